@@ -1,0 +1,48 @@
+"""The Typer application. Command modules only translate flags into a use-case call.
+
+Module-level imports here and in every ``faas_pro.cli.*`` module are limited to typer and the
+standard library, so that ``faas-pro --help`` stays fast (tests/cli/test_imports.py guards it).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from faas_pro import __version__
+from faas_pro.cli import auth as _auth
+from faas_pro.cli import gateway as _gateway
+from faas_pro.cli import iam as _iam
+from faas_pro.cli import serve as _serve
+from faas_pro.cli._common import deps_of
+
+app = typer.Typer(
+    name="faas-pro",
+    help="IAM for OpenFaaS: single sign-on with any OpenID Connect provider, policy-based access.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(ctx: typer.Context, value: bool) -> None:
+    if value:
+        print(f"faas-pro {__version__}", file=deps_of(ctx).stdout)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    verbose: bool = typer.Option(False, "--verbose", "-V", help="Show tracebacks and debug detail on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """IAM for OpenFaaS."""
+
+
+app.command("auth")(_auth.auth)
+_gateway.register(app)
+app.add_typer(_iam.app, name="iam")
+app.add_typer(_serve.app, name="serve")

@@ -1,0 +1,117 @@
+"""The composition root: every side effect the use cases need, injected.
+
+Tests build a ``Deps`` with temp directories, a fixed clock, captured streams and a
+recording browser; production code calls ``Deps.default()``. Nothing heavy is imported
+here: the HTTP client, keyring and friends are created on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+
+def _user_config_dir(env: Mapping[str, str]) -> Path:
+    if env.get("FAAS_PRO_CONFIG_DIR"):
+        return Path(env["FAAS_PRO_CONFIG_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("faas-pro"))
+
+
+def _user_data_dir(env: Mapping[str, str]) -> Path:
+    if env.get("FAAS_PRO_DATA_DIR"):
+        return Path(env["FAAS_PRO_DATA_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("faas-pro"))
+
+
+@dataclass
+class Deps:
+    """Side effects for one invocation. ``http()`` gives the one lazily created httpx client."""
+
+    env: Mapping[str, str]
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+    config_dir: Path
+    data_dir: Path
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    # open_url(url) -> True when a browser was started; None means "decide from the environment"
+    open_url: Callable[[str], bool] | None = None
+    verbose: bool = False
+    _http: httpx.Client | None = field(default=None, repr=False)
+    _http_key: tuple[Any, ...] | None = field(default=None, repr=False)
+
+    @classmethod
+    def default(cls) -> Deps:
+        env = dict(os.environ)
+        return cls(
+            env=env,
+            stdin=sys.stdin,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            config_dir=_user_config_dir(env),
+            data_dir=_user_data_dir(env),
+        )
+
+    def stdin_is_tty(self) -> bool:
+        try:
+            return bool(self.stdin.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+    def interactive(self) -> bool:
+        """Prompting is allowed only with a terminal on stdin and outside CI."""
+        return self.stdin_is_tty() and not self.env.get("CI")
+
+    def warn(self, message: str) -> None:
+        print(message, file=self.stderr, flush=True)
+
+    def http(self, *, ca_file: str | None = None, verify: bool = True, timeout: float = 15.0) -> httpx.Client:
+        """The process's one httpx client (created on first use; TLS verified unless told otherwise).
+
+        Redirects are never followed by default: token calls must not be redirected, and other
+        callers opt in per request.
+        """
+        key = (ca_file, verify, timeout)
+        if self._http is not None and self._http_key == key:
+            return self._http
+        import httpx
+
+        from faas_pro import __version__
+
+        if self._http is not None:
+            self._http.close()
+        tls: Any
+        if not verify:
+            tls = False
+        elif ca_file:
+            import ssl
+
+            tls = ssl.create_default_context(cafile=ca_file)
+        else:
+            tls = True
+        self._http = httpx.Client(
+            verify=tls,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=False,
+            headers={"User-Agent": f"faas-pro/{__version__}"},
+        )
+        self._http_key = key
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None

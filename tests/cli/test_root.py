@@ -1,0 +1,30 @@
+"""The root command: help, version, usage errors and the one error path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from faas_pro import __version__
+from faas_pro.errors import EXIT_USAGE
+
+
+def test_version(cli):  # type: ignore[no-untyped-def]
+    r = cli("--version")
+    assert r.code == 0
+    assert r.stdout.strip() == f"faas-pro {__version__}"
+
+
+def test_unknown_command_is_usage_error(cli):  # type: ignore[no-untyped-def]
+    r = cli("no-such-command")
+    assert r.code == EXIT_USAGE
+    assert "No such command" in r.stderr
+    assert r.stdout == ""
+
+
+def test_help_lists_commands_via_console_entry() -> None:
+    r = subprocess.run([sys.executable, "-m", "faas_pro", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    for name in ("auth", "iam", "serve"):
+        assert f"  {name} " in r.stdout
+    assert r.stderr == ""
