@@ -20,6 +20,10 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
     from faas_pro.deps import Deps
 
     the_deps = deps if isinstance(deps, Deps) else Deps.default()
+    if "_FAAS_PRO_COMPLETE" in the_deps.env:  # shell completion request (completions/ scripts)
+        from typer.completion import completion_init  # type: ignore[attr-defined]
+
+        completion_init()
     command = get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-V" in args

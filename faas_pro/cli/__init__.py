@@ -10,6 +10,7 @@ import typer
 
 from faas_pro import __version__
 from faas_pro.cli import auth as _auth
+from faas_pro.cli import completion as _completion
 from faas_pro.cli import gateway as _gateway
 from faas_pro.cli import iam as _iam
 from faas_pro.cli import serve as _serve
@@ -46,3 +47,4 @@ app.command("auth")(_auth.auth)
 _gateway.register(app)
 app.add_typer(_iam.app, name="iam")
 app.add_typer(_serve.app, name="serve")
+app.command("completion")(_completion.completion)

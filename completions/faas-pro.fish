@@ -1,0 +1,1 @@
+complete --command faas-pro --no-files --arguments "(env _FAAS_PRO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) faas-pro)" --condition "env _FAAS_PRO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) faas-pro"
