@@ -27,5 +27,8 @@ def script_for(shell: str) -> str:
 
 
 def completion(ctx: typer.Context, shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:
-    """Print the completion script for SHELL (e.g. `faas-pro completion bash > ~/.local/share/bash-completion/completions/faas-pro`)."""
+    """Print the completion script for SHELL.
+
+    Example: faas-pro completion bash > ~/.local/share/bash-completion/completions/faas-pro
+    """
     deps_of(ctx).stdout.write(script_for(shell.value))
