@@ -1,0 +1,48 @@
+"""Generate the CLI reference (docs/cli.md) from the app itself, so it cannot drift.
+
+Run ``scripts/gen-docs`` after changing a command; tests/cli/test_docs_current.py fails when the
+checked-in file differs from what this module produces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WIDTH = 100
+
+
+def _walk(cmd: Any, path: list[str], parent: Any) -> list[tuple[list[str], Any, Any]]:
+    from typer._click import Context
+
+    settings = {**(cmd.context_settings or {}), "terminal_width": WIDTH, "max_content_width": WIDTH}
+    ctx = Context(cmd, info_name=path[-1], parent=parent, **settings)
+    out = [(path, cmd, ctx)]
+    subs = getattr(cmd, "commands", None) or {}
+    for name in sorted(subs):
+        sub = subs[name]
+        if getattr(sub, "hidden", False):
+            continue
+        out.extend(_walk(sub, [*path, name], ctx))
+    return out
+
+
+def render() -> str:
+    """The whole reference as Markdown."""
+    from typer.main import get_command
+
+    from faas_pro.cli import app
+
+    root = get_command(app)
+    parts = [
+        "# faas-pro command reference",
+        "",
+        "Generated from the app by `scripts/gen-docs`; do not edit by hand.",
+        "",
+    ]
+    for path, cmd, ctx in _walk(root, ["faas-pro"], None):
+        parts += [f"## `{' '.join(path)}`", "", "```text", cmd.get_help(ctx).rstrip(), "```", ""]
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
