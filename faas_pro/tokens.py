@@ -1,0 +1,352 @@
+"""The one hardened JWT verifier (SECURITY.md rule 1, appendix A) and unverified decoding.
+
+Every JWT the CLI or the server accepts goes through :func:`verify`. The order is deliberate:
+
+1. size caps, before any base64, JSON or crypto work;
+2. our own strict parse: exactly three base64url segments (no padding, no whitespace, no ``+/``),
+   UTF-8 without BOM, JSON objects only, duplicate keys rejected, no ``NaN``/``Infinity``;
+3. header: ``alg`` in the caller's allowlist (never ``none`` or ``HS*``), no ``crit``, ``typ``
+   checked, ``kid`` a short sane string; ``jwk``/``jku``/``x5u``/``x5c`` are never read, so no
+   network can happen here: keys come only through the ``keys`` lookup;
+4. the key type bound to the algorithm (ES256 → EC P-256, RS*/PS* → RSA ≥ 2048 bits), ES256
+   signatures exactly 64 bytes R‖S, then PyJWT's algorithm object checks the signature over the
+   bytes we parsed (PyJWT never re-parses the token, so it cannot decide differently);
+5. claims: ``iss`` byte-exact, every ``aud`` entry ours, ``exp``/``iat``/``nbf`` real JSON numbers,
+   ``sub`` a non-empty string, ``nonce`` when asked; leeway capped at 60 s; ``now`` is a parameter.
+
+Duplicate JSON keys (A17) are rejected rather than resolved, in the header and the payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from faas_pro.errors import FaasProError
+
+MAX_TOKEN_BYTES = 16384
+MAX_HEADER_BYTES = 2048  # encoded header segment
+MAX_LEEWAY = 60
+MAX_JWKS_KEYS = 64
+_MAX_TIME = 1e11  # year ~5138: anything larger is not a timestamp
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+# kid: printable, no spaces or quotes; base64 (+/=) and base64url, dots and colons allowed, no ".."
+_KID = re.compile(r"[A-Za-z0-9._~:+/=-]{1,128}")
+_BOM = b"\xef\xbb\xbf"
+
+KeyLookup = Callable[[str | None], Any | None]
+
+
+class TokenError(FaasProError):
+    """A token was refused. ``reason`` is short and never contains the token or its signature."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid token: {reason}")
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- strict parsing
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise TokenError(f"duplicate JSON key {k[:40]!r}")
+        out[k] = v
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise TokenError(f"non-standard JSON number {name}")
+
+
+def _b64decode(segment: str, what: str) -> bytes:
+    if not _B64URL.fullmatch(segment):
+        raise TokenError(f"{what} is not unpadded base64url")
+    if len(segment) % 4 == 1:
+        raise TokenError(f"{what} has an impossible base64url length")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as e:
+        raise TokenError(f"{what} is not valid base64url") from e
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    if raw.startswith(_BOM):
+        raise TokenError(f"{what} starts with a byte order mark")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TokenError(f"{what} is not UTF-8") from e
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except TokenError:
+        raise
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, int too long, nesting too deep
+        raise TokenError(f"{what} is not valid JSON") from e
+    if not isinstance(value, dict):
+        raise TokenError(f"{what} is not a JSON object")
+    return value
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _parse(token: str) -> _Parsed:
+    if not isinstance(token, str):
+        raise TokenError("not a string")
+    if len(token) > MAX_TOKEN_BYTES:  # characters >= bytes for ASCII; non-ASCII fails below
+        raise TokenError(f"longer than {MAX_TOKEN_BYTES} bytes")
+    if not token.isascii():
+        raise TokenError("contains non-ASCII characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenError(f"has {len(parts)} segments, expected 3")
+    h64, p64, s64 = parts
+    if not h64 or not p64:
+        raise TokenError("empty header or payload segment")
+    if len(h64) > MAX_HEADER_BYTES:
+        raise TokenError(f"header longer than {MAX_HEADER_BYTES} bytes")
+    header = _json_object(_b64decode(h64, "header"), "header")
+    payload = _json_object(_b64decode(p64, "payload"), "payload")
+    signature = _b64decode(s64, "signature")
+    return _Parsed(header, payload, f"{h64}.{p64}".encode("ascii"), signature)
+
+
+def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and payload of a token, strictly parsed but NOT verified: never trust the result."""
+    p = _parse(token)
+    return p.header, p.payload
+
+
+def pretty(token: str) -> str:
+    """The decoded (UNVERIFIED) token as ``{"header": …, "payload": …}``, 2-space indent, sorted keys."""
+    header, payload = decode_unverified(token)
+    return json.dumps({"header": header, "payload": payload}, indent=2, sort_keys=True)
+
+
+# --------------------------------------------------------------------------- time claims
+
+
+def _is_time(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return 0 <= value <= _MAX_TIME  # compared as int first: 10**400 must not overflow a float
+
+
+def expiry(claims: Mapping[str, Any]) -> float | None:
+    """``exp`` as a float, or None when it is missing or not a sane JSON number."""
+    exp = claims.get("exp")
+    return float(exp) if exp is not None and _is_time(exp) else None
+
+
+def is_expired(claims: Mapping[str, Any], now: float, skew: float = 10.0) -> bool:
+    """True from ``exp - skew`` on (DESIGN §6: the CLI gives itself no leeway).
+
+    A token without a usable ``exp`` is not known to be expired: False (the server decides).
+    """
+    exp = expiry(claims)
+    return exp is not None and now >= exp - skew
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    issuer: str
+    audiences: tuple[str, ...]
+    algorithms: tuple[str, ...] = ("ES256", "RS256")
+    typ: tuple[str, ...] | None = None
+    reject_typ: tuple[str, ...] = ()
+    leeway: int = 60
+    nonce: str | None = None
+    required: tuple[str, ...] = ("iss", "aud", "exp", "iat", "sub")
+
+
+def _rsa_ok(key: Any) -> bool:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+    return isinstance(key, RSAPublicKey) and key.key_size >= 2048
+
+
+def _ec_ok(curve: str, key: Any) -> bool:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+
+    return isinstance(key, EllipticCurvePublicKey) and key.curve.name == curve
+
+
+# alg -> (check of the public key type, exact raw signature length or None)
+_ALGS: dict[str, tuple[Callable[[Any], bool], int | None]] = {
+    "ES256": (lambda k: _ec_ok("secp256r1", k), 64),
+    "ES384": (lambda k: _ec_ok("secp384r1", k), 96),
+    "RS256": (_rsa_ok, None),
+    "RS384": (_rsa_ok, None),
+    "RS512": (_rsa_ok, None),
+    "PS256": (_rsa_ok, None),
+    "PS384": (_rsa_ok, None),
+    "PS512": (_rsa_ok, None),
+}
+
+
+def _norm_typ(value: str) -> str:
+    v = value.strip().lower()
+    return v[len("application/") :] if v.startswith("application/") else v
+
+
+def _check_header(header: Mapping[str, Any], options: VerifyOptions) -> tuple[str, str | None]:
+    alg = header.get("alg")
+    if not isinstance(alg, str) or not alg:
+        raise TokenError("header alg missing or not a string")
+    if alg.lower() == "none":
+        raise TokenError("alg none is never accepted")
+    if alg.upper().startswith("HS"):
+        raise TokenError(f"symmetric alg {alg[:10]} is never accepted")
+    if alg not in options.algorithms or alg not in _ALGS:
+        raise TokenError(f"alg {alg[:10]} is not allowed here")
+    if "crit" in header:
+        raise TokenError("header crit is not supported")
+    if "b64" in header:
+        raise TokenError("header b64 is not supported")
+    typ = header.get("typ")
+    if typ is not None and not isinstance(typ, str):
+        raise TokenError("header typ is not a string")
+    norm = _norm_typ(typ) if typ is not None else None
+    if norm is not None and norm in {_norm_typ(t) for t in options.reject_typ}:
+        raise TokenError(f"typ {norm[:20]} is not accepted here")
+    if options.typ is not None and norm not in {_norm_typ(t) for t in options.typ}:
+        raise TokenError("typ missing or not accepted here")
+    kid = header.get("kid")
+    if "kid" in header and not (isinstance(kid, str) and _KID.fullmatch(kid) and ".." not in kid):
+        raise TokenError("header kid is not a short, plain string")
+    return alg, kid
+
+
+def _public_key(key: Any, alg: str) -> Any:
+    import jwt
+
+    if isinstance(key, jwt.PyJWK):
+        declared = getattr(key, "_jwk_data", {}).get("alg")
+        if declared is not None and declared != alg:
+            raise TokenError(f"key is for {str(declared)[:10]}, token says {alg}")
+        key = key.key
+    key_ok, _ = _ALGS[alg]
+    if not key_ok(key):
+        raise TokenError(f"key type does not match alg {alg}")
+    return key
+
+
+def _check_time(claims: Mapping[str, Any], name: str) -> float | None:
+    if name not in claims:
+        return None
+    value = claims[name]
+    if not _is_time(value):
+        raise TokenError(f"claim {name} is not a valid NumericDate")
+    return float(value)
+
+
+def _check_claims(claims: Mapping[str, Any], options: VerifyOptions, now: float) -> None:
+    leeway = min(max(int(options.leeway), 0), MAX_LEEWAY)
+    for name in options.required:
+        if name not in claims:
+            raise TokenError(f"claim {name} is missing")
+    iss = claims.get("iss")
+    if not isinstance(iss, str) or iss != options.issuer:
+        raise TokenError("issuer is not the expected one")
+    aud = claims.get("aud")
+    auds = [aud] if isinstance(aud, str) else aud
+    if not isinstance(auds, list) or not auds or not all(isinstance(a, str) for a in auds):
+        raise TokenError("aud is not a string or a non-empty list of strings")
+    if not options.audiences or any(a not in options.audiences for a in auds):
+        raise TokenError("audience is not ours")
+    exp = _check_time(claims, "exp")
+    if exp is None:
+        raise TokenError("claim exp is missing")
+    if now >= exp + leeway:
+        raise TokenError("token has expired")
+    iat = _check_time(claims, "iat")
+    if iat is not None and iat > now + leeway:
+        raise TokenError("token issued in the future")
+    nbf = _check_time(claims, "nbf")
+    if nbf is not None and nbf > now + leeway:
+        raise TokenError("token not valid yet")
+    if "sub" in claims or "sub" in options.required:
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise TokenError("sub is not a non-empty string")
+    if options.nonce is not None:
+        nonce = claims.get("nonce")
+        if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(), options.nonce.encode()):
+            raise TokenError("nonce missing or not the one sent")
+
+
+def verify(token: str, keys: KeyLookup, options: VerifyOptions, now: float) -> dict[str, Any]:
+    """The verified claims of ``token``, or :class:`TokenError`. No clock, no network."""
+    from jwt.algorithms import get_default_algorithms
+
+    parsed = _parse(token)
+    alg, kid = _check_header(parsed.header, options)
+    _, sig_len = _ALGS[alg]
+    if not parsed.signature:
+        raise TokenError("signature is empty")
+    if sig_len is not None and len(parsed.signature) != sig_len:
+        raise TokenError(f"{alg} signature must be {sig_len} bytes R||S")
+    found = keys(kid)
+    if found is None:
+        raise TokenError("signing key not found (unknown kid)")
+    public_key = _public_key(found, alg)
+    algorithm = get_default_algorithms()[alg]
+    if not algorithm.verify(parsed.signing_input, public_key, parsed.signature):
+        raise TokenError("signature does not verify")
+    _check_claims(parsed.payload, options, now)
+    return parsed.payload
+
+
+def jwks_lookup(jwks: Mapping[str, Any]) -> KeyLookup:
+    """A lookup over a JWKS document's public signing keys.
+
+    Skipped: symmetric (``oct``) keys, keys with private parts, ``use`` other than ``sig``, keys
+    PyJWT cannot load, and keys whose ``kid`` is not a short plain string. A missing ``kid`` in
+    the token finds a key only when the set has exactly one. The first of duplicate kids wins.
+    """
+    import jwt
+
+    entries = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    by_kid: dict[str | None, jwt.PyJWK] = {}
+    usable: list[jwt.PyJWK] = []
+    for entry in entries[:MAX_JWKS_KEYS] if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("kty") not in ("EC", "RSA"):
+            continue
+        if "d" in entry or entry.get("use", "sig") != "sig":
+            continue
+        kid = entry.get("kid")
+        if kid is not None and not (isinstance(kid, str) and _KID.fullmatch(kid) and ".." not in kid):
+            continue
+        try:
+            key = jwt.PyJWK(entry)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            continue
+        usable.append(key)
+        by_kid.setdefault(kid, key)
+
+    def lookup(kid: str | None) -> Any | None:
+        if kid is None:
+            return usable[0] if len(usable) == 1 else None
+        return by_kid.get(kid)
+
+    return lookup
