@@ -1,0 +1,178 @@
+"""The client credentials grant (RFC 6749 §4.4) for machine identities, and the token-endpoint
+plumbing shared by the grants that need no browser (device code, refresh).
+
+Client authentication is ``client_secret_basic`` (RFC 6749 §2.3.1: id and secret form-encoded,
+then Basic) unless the discovery document lists ``client_secret_post`` and not basic. A secret is
+never put into a message: every text that comes back from the IdP is redacted before it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from faas_pro.errors import FaasProError, UsageError
+from faas_pro.oauth.discovery import check_endpoint, discovery_url
+from faas_pro.oauth.fetch import one_line, request_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+SECRET_ENV = "FAAS_PRO_CLIENT_SECRET"
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+class TokenEndpointError(FaasProError):
+    """The IdP answered an OAuth error (RFC 6749 §5.2). ``error`` is its code, e.g. ``invalid_grant``."""
+
+    def __init__(self, message: str, hint: str | None = None, *, error: str, description: str | None) -> None:
+        super().__init__(message, hint)
+        self.error = error
+        self.description = description
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every (non-trivial) secret replaced by ``***``."""
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    return text
+
+
+def endpoint(meta: Mapping[str, Any], name: str) -> str:
+    """A checked endpoint URL of the discovery document ``meta`` (http(s), no downgrade from https)."""
+    issuer = meta.get("issuer")
+    issuer = issuer if isinstance(issuer, str) else ""
+    return check_endpoint(meta.get(name), name, issuer, discovery_url(issuer) if issuer else "the IdP")
+
+
+def client_auth(
+    meta: Mapping[str, Any], client_id: str, client_secret: str | None
+) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """Form fields and Basic credentials that authenticate ``client_id`` at the token endpoint.
+
+    A public client (no secret) sends ``client_id`` in the body. A confidential client uses
+    ``client_secret_basic`` unless the IdP lists ``client_secret_post`` without basic.
+    """
+    if client_secret is None:
+        return {"client_id": client_id}, None
+    methods = meta.get("token_endpoint_auth_methods_supported")
+    listed = [m for m in methods if isinstance(m, str)] if isinstance(methods, list) else []
+    if listed and "client_secret_basic" not in listed and "client_secret_post" in listed:
+        return {"client_id": client_id, "client_secret": client_secret}, None
+    return {}, (quote(client_id, safe=""), quote(client_secret, safe=""))
+
+
+def audience_fields(audience: str | None) -> dict[str, str]:
+    """``audience`` (Auth0) and ``resource`` (RFC 8707) when an audience is wanted (DESIGN §1)."""
+    return {"audience": audience, "resource": audience} if audience else {}
+
+
+def oauth_error(status: int, body: Any, *, what: str, url: str, secrets: Iterable[str | None] = ()) -> FaasProError:
+    """The error to raise for a non-200 answer of an OAuth endpoint, IdP text redacted and one-lined."""
+    hidden = list(secrets)
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        code = one_line(redact(body["error"], hidden), 80)
+        desc = body.get("error_description")
+        shown = one_line(redact(desc, hidden)) if isinstance(desc, str) and desc else None
+        msg = f"{what} refused the request: {code}" + (f": {shown}" if shown else "")
+        return TokenEndpointError(msg, error=body["error"], description=shown)
+    return FaasProError(f"{what} at {url} answered HTTP {status}")
+
+
+def post_token(
+    http: httpx.Client,
+    url: str,
+    data: dict[str, str],
+    auth: tuple[str, str] | None,
+    *,
+    what: str,
+    secrets: Iterable[str | None] = (),
+) -> dict[str, Any]:
+    """POST a token request (no redirects, size-capped) and return a successful token response.
+
+    Raises :class:`TokenEndpointError` for an OAuth error answer, ``FaasProError`` otherwise.
+    """
+    r = request_json(http, "POST", url, what=what, data=data, auth=auth)
+    if r.status != 200:
+        raise oauth_error(r.status, r.body, what=what, url=url, secrets=secrets)
+    body = r.body
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) or not body["access_token"]:
+        raise FaasProError(f"{what} at {url} answered 200 without an access_token")
+    return body
+
+
+def client_credentials(
+    http: httpx.Client,
+    meta: Mapping[str, Any],
+    client_id: str,
+    client_secret: str,
+    scopes: Sequence[str],
+    *,
+    audience: str | None = None,
+) -> dict[str, Any]:
+    """The token response of a client credentials grant for ``client_id``."""
+    if not client_secret:
+        raise UsageError(
+            "--grant client_credentials needs a client secret",
+            f"use --client-secret-file FILE or set {SECRET_ENV}",
+        )
+    url = endpoint(meta, "token_endpoint")
+    fields, auth = client_auth(meta, client_id, client_secret)
+    data = {"grant_type": "client_credentials", **fields, **audience_fields(audience)}
+    if scopes:
+        data["scope"] = " ".join(scopes)
+    try:
+        return post_token(http, url, data, auth, what="the identity provider's token endpoint", secrets=[client_secret])
+    except TokenEndpointError as e:
+        if e.error == "invalid_client":
+            raise TokenEndpointError(
+                f"the identity provider did not accept the credentials of client {one_line(client_id, 80)!r}"
+                + (f" (invalid_client: {e.description})" if e.description else " (invalid_client)"),
+                f"check the client id and the secret in --client-secret-file or {SECRET_ENV}",
+                error=e.error,
+                description=e.description,
+            ) from None
+        raise
+
+
+def read_client_secret(secret: str | None, secret_file: str | None, env: Mapping[str, str]) -> str | None:
+    """The client secret from ``--client-secret``, ``--client-secret-file`` or ``FAAS_PRO_CLIENT_SECRET``.
+
+    The file is read as UTF-8 and surrounding whitespace (the trailing newline) is dropped; an
+    empty file is an error naming it. None when no source is given.
+    """
+    if secret is not None and secret_file is not None:
+        raise UsageError("give either --client-secret or --client-secret-file, not both")
+    if secret is not None:
+        if not secret:
+            raise UsageError("--client-secret is empty")
+        return secret
+    if secret_file is not None:
+        return read_small_file(secret_file, what="client secret file", flag="--client-secret-file")
+    return env.get(SECRET_ENV) or None
+
+
+def read_small_file(path: str, *, what: str, flag: str, cap: int = MAX_SECRET_FILE_BYTES) -> str:
+    """The stripped UTF-8 text of a small file holding a secret or a token; errors name the file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            raw = f.read(cap + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{flag}: the {what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"{flag}: {path} is a directory, not a {what}") from None
+    except OSError as e:
+        raise FaasProError(f"cannot read the {what} {path}: {e.strerror or type(e).__name__}") from None
+    if len(raw) > cap:
+        raise FaasProError(f"the {what} {path} is larger than {cap // 1024} KiB; refusing to read it")
+    try:
+        text = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        raise FaasProError(f"the {what} {path} is not UTF-8 text") from None
+    if not text:
+        raise FaasProError(f"the {what} {path} is empty")
+    return text

@@ -1,0 +1,241 @@
+"""The browser grants: authorization URLs, the code-for-token request, and the token checks.
+
+Nothing returned from here is trusted until ``check_tokens`` has verified the ID token against the
+issuer's JWKS (signature, ``iss``, ``aud`` = client id, ``exp``, ``nonce``, and not ``typ: at+jwt``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from faas_pro.errors import FaasProError
+from faas_pro.oauth.discovery import Discovery
+from faas_pro.oauth.fetch import one_line, request_json
+from faas_pro.oauth.pkce import AuthRequestSecrets
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+BROWSER_GRANTS = ("code", "implicit", "implicit-id")
+OTHER_GRANTS = ("device_code", "client_credentials")
+DEFAULT_SCOPES = ("openid", "profile", "email")
+RESPONSE_TYPES = {"code": "code", "implicit": "id_token token", "implicit-id": "id_token"}
+REQUIRED_PARAMS = {"code": ("code",), "implicit": ("id_token", "access_token"), "implicit-id": ("id_token",)}
+ID_TOKEN_ALGS = ("ES256", "RS256", "PS256")  # what faas_pro.tokens.verify can check
+MAX_TOKEN_RESPONSE = 256 * 1024
+
+
+def authorize_url(
+    disc: Discovery,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    grant: str,
+    scopes: tuple[str, ...],
+    audience: str | None,
+    secrets: AuthRequestSecrets,
+) -> tuple[str, str | None]:
+    """The URL to open and the response mode asked for (``form_post`` or None)."""
+    from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+
+    extra: dict[str, Any] = {"nonce": secrets.nonce}
+    mode = None
+    if grant == "code":
+        extra["code_challenge"] = secrets.code_challenge
+        extra["code_challenge_method"] = "S256"
+    elif disc.supports_form_post():
+        mode = "form_post"
+        extra["response_mode"] = mode
+    if audience:
+        extra["audience"] = audience  # Auth0
+        extra["resource"] = audience  # RFC 8707
+    url = prepare_grant_uri(
+        disc.authorization_endpoint,
+        client_id,
+        RESPONSE_TYPES[grant],
+        redirect_uri=redirect_uri,
+        scope=" ".join(scopes),
+        state=secrets.state,
+        **extra,
+    )
+    return str(url), mode
+
+
+def _token_error(status: int, body: Any, url: str) -> FaasProError:
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        desc = body.get("error_description")
+        text = one_line(body["error"]) + (f": {one_line(desc)}" if isinstance(desc, str) and desc else "")
+        return FaasProError(f"the identity provider refused the token request: {text}")
+    return FaasProError(f"the identity provider's token endpoint {url} answered HTTP {status}")
+
+
+def redeem_code(
+    client: httpx.Client,
+    disc: Discovery,
+    *,
+    code: str,
+    redirect_uri: str,
+    client_id: str,
+    client_secret: str | None,
+    code_verifier: str,
+) -> dict[str, Any]:
+    """POST the code to the token endpoint (no redirects, capped); the raw token response."""
+    if disc.token_endpoint is None:
+        raise FaasProError(f"the identity provider {disc.issuer} has no token_endpoint for --grant code")
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": code_verifier,
+    }
+    auth = None
+    if client_secret is None:
+        data["client_id"] = client_id
+    elif "client_secret_basic" in disc.token_auth_methods or not disc.token_auth_methods:
+        from urllib.parse import quote
+
+        # RFC 6749 §2.3.1: form-encode id and secret before Basic
+        auth = (quote(client_id, safe=""), quote(client_secret, safe=""))
+    else:
+        data["client_id"], data["client_secret"] = client_id, client_secret
+    r = request_json(
+        client,
+        "POST",
+        disc.token_endpoint,
+        what="the identity provider's token endpoint",
+        data=data,
+        auth=auth,
+        cap=MAX_TOKEN_RESPONSE,
+    )
+    if r.status != 200:
+        raise _token_error(r.status, r.body, disc.token_endpoint)
+    if not isinstance(r.body, dict):
+        raise FaasProError(f"the identity provider's token endpoint {disc.token_endpoint} did not answer JSON")
+    return r.body
+
+
+@dataclass(frozen=True)
+class IdpTokens:
+    """Tokens from the IdP after checking. ``access_verified``: a JWT that verified against the JWKS."""
+
+    id_token: str
+    id_claims: dict[str, Any]
+    access_token: str | None = None
+    access_verified: bool = False
+    access_note: str = ""
+    refresh_token: str | None = None
+
+    def subject_token(self, grant: str) -> str:
+        """What the exchange sends: the access token when it is a verified JWT, else the ID token."""
+        if grant != "implicit-id" and self.access_token and self.access_verified:
+            return self.access_token
+        return self.id_token
+
+    def printed_token(self, grant: str) -> str:
+        """``--no-exchange --print-token``: the access token (the ID token for implicit-id)."""
+        if grant == "implicit-id" or not self.access_token:
+            return self.id_token
+        return self.access_token
+
+
+def _str_field(raw: dict[str, Any], key: str) -> str | None:
+    v = raw.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v:
+        raise FaasProError(f"the identity provider returned a {key} that is not a string")
+    return v
+
+
+def id_token_algorithms(disc: Discovery) -> tuple[str, ...]:
+    if not disc.id_token_algs:
+        return ID_TOKEN_ALGS
+    return tuple(a for a in ID_TOKEN_ALGS if a in disc.id_token_algs) or ID_TOKEN_ALGS
+
+
+def check_tokens(
+    disc: Discovery,
+    jwks: dict[str, Any],
+    raw: dict[str, Any],
+    *,
+    client_id: str,
+    nonce: str,
+    now: float,
+) -> IdpTokens:
+    """Verify the ID token (and, as far as possible, a JWT access token) before anything is used."""
+    from faas_pro import tokens
+
+    id_token = _str_field(raw, "id_token")
+    if id_token is None:
+        raise FaasProError("the identity provider returned no id_token", "include the openid scope")
+    access_token = _str_field(raw, "access_token")
+    keys = tokens.jwks_lookup(jwks)
+    opts = tokens.VerifyOptions(
+        issuer=disc.issuer,
+        audiences=(client_id,),
+        algorithms=id_token_algorithms(disc),
+        reject_typ=("at+jwt",),
+        nonce=nonce,
+    )
+    try:
+        claims = tokens.verify(id_token, keys, opts, now)
+    except tokens.TokenError as e:
+        raise FaasProError(f"the ID token from {disc.issuer} was refused: {e.reason}") from e
+    at_hash = claims.get("at_hash")
+    if access_token and at_hash is not None:  # OIDC Core §3.2.2.9 (required in the implicit flow)
+        _check_at_hash(id_token, access_token, at_hash)
+    verified, note = False, ""
+    if access_token:
+        verified, note = _check_access_token(access_token, keys, disc, now)
+    return IdpTokens(
+        id_token=id_token,
+        id_claims=claims,
+        access_token=access_token,
+        access_verified=verified,
+        access_note=note,
+        refresh_token=_str_field(raw, "refresh_token"),
+    )
+
+
+def require_at_hash(tok: IdpTokens) -> None:
+    """The implicit ``id_token token`` response must bind the access token to the ID token."""
+    if tok.access_token and "at_hash" not in tok.id_claims:
+        raise FaasProError("the ID token has no at_hash for the access token (implicit flow); refusing both")
+
+
+def _check_at_hash(id_token: str, access_token: str, at_hash: object) -> None:
+    from authlib.oidc.core.util import create_half_hash
+
+    from faas_pro import tokens
+
+    header, _ = tokens.decode_unverified(id_token)
+    expected = create_half_hash(access_token, str(header.get("alg")))
+    if not isinstance(at_hash, str) or expected is None or not hmac.compare_digest(at_hash.encode(), expected):
+        raise FaasProError("the ID token's at_hash does not match the access token; refusing both")
+
+
+def _check_access_token(access_token: str, keys: Any, disc: Discovery, now: float) -> tuple[bool, str]:
+    """A JWT access token may be meant for another audience: check signature, issuer and expiry only.
+
+    Returns (verified, note). An opaque or unverifiable access token is kept as an opaque string
+    and never trusted (the exchange then sends the verified ID token instead).
+    """
+    from faas_pro import tokens
+
+    if access_token.count(".") != 2:
+        return False, "the access token is opaque (not a JWT)"
+    try:
+        _, payload = tokens.decode_unverified(access_token)
+        aud = payload.get("aud")
+        audiences = tuple(aud) if isinstance(aud, list) else (aud,) if isinstance(aud, str) else ()
+        opts = tokens.VerifyOptions(
+            issuer=disc.issuer,
+            audiences=tuple(a for a in audiences if isinstance(a, str)),
+            required=("iss", "exp", "iat"),
+        )
+        tokens.verify(access_token, keys, opts, now)
+    except tokens.TokenError as e:
+        return False, f"the access token is a JWT that does not verify against {disc.issuer}'s keys ({e.reason})"
+    return True, ""
