@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
+    from faas_pro.storage.secrets import SecretStore
+    from faas_pro.storage.settings import SettingsStore
+
 
 def _user_config_dir(env: Mapping[str, str]) -> Path:
     if env.get("FAAS_PRO_CONFIG_DIR"):
@@ -52,6 +55,8 @@ class Deps:
     verbose: bool = False
     _http: httpx.Client | None = field(default=None, repr=False)
     _http_key: tuple[Any, ...] | None = field(default=None, repr=False)
+    _settings: SettingsStore | None = field(default=None, repr=False)
+    _secrets: SecretStore | None = field(default=None, repr=False)
 
     @classmethod
     def default(cls) -> Deps:
@@ -110,6 +115,22 @@ class Deps:
         )
         self._http_key = key
         return self._http
+
+    def settings(self) -> SettingsStore:
+        """Per-gateway login settings under ``config_dir`` (created on first use)."""
+        if self._settings is None:
+            from faas_pro.storage.settings import SettingsStore
+
+            self._settings = SettingsStore(self.config_dir)
+        return self._settings
+
+    def secrets(self) -> SecretStore:
+        """The token store chosen from ``FAAS_PRO_TOKEN_STORE`` / the keyring (chosen on first use)."""
+        if self._secrets is None:
+            from faas_pro.storage.secrets import open_secret_store
+
+            self._secrets = open_secret_store(self.env, self.data_dir)
+        return self._secrets
 
     def close(self) -> None:
         if self._http is not None:
