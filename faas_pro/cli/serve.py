@@ -1,16 +1,84 @@
-"""`faas-pro serve` — the IAM gateway (placeholder)."""
+"""`faas-pro serve` — the IAM gateway (needs the 'server' extra); `faas-pro serve keygen FILE`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="Run the IAM gateway (needs the 'server' extra).", invoke_without_command=True)
+from faas_pro.cli._common import deps_of
+
+app = typer.Typer(
+    help="Run the IAM gateway (needs the 'server' extra: pip install 'faas-pro[server]').",
+    invoke_without_command=True,
+)
+
+_BENCH_ENV = "FAAS_PRO_BENCH_NO_AUTHZ"
 
 
 @app.callback()
-def serve(ctx: typer.Context) -> None:
-    """Run the IAM gateway."""
-    if ctx.invoked_subcommand is None:
-        from faas_pro.errors import FaasProError
+def serve(
+    ctx: typer.Context,
+    iam: list[Path] = typer.Option(
+        None, "--iam", help="Directory or file with the IAM objects (JwtIssuer, Policy, Role); repeatable."
+    ),
+    issuer_url: str = typer.Option(None, "--issuer-url", help="The gateway's public URL: iss and aud of its tokens."),
+    issuer_key: Path = typer.Option(None, "--issuer-key", help="P-256 private key (PEM) that signs the tokens."),
+    previous_key: list[Path] = typer.Option(
+        None, "--previous-issuer-key", help="Older key still published and accepted (rotation); repeatable."
+    ),
+    listen: str = typer.Option("127.0.0.1:8080", "--listen", help="HOST:PORT to listen on (port 0: any free port)."),
+    state: Path = typer.Option(None, "--state", help="Directory for the registry and audit outbox (SQLite)."),
+    namespace: list[str] = typer.Option(None, "--namespace", help="Namespace to create at start; repeatable."),
+    upstream: str = typer.Option(None, "--upstream", help="Forward authorised calls to this OpenFaaS gateway."),
+    upstream_auth_file: Path = typer.Option(
+        None, "--upstream-auth-file", help="user:password (or a faas-cli config.yml) for --upstream."
+    ),
+    audit_webhook: str = typer.Option(None, "--audit-webhook", help="URL that receives audit events."),
+    audit_secret_file: Path = typer.Option(None, "--audit-secret-file", help="HMAC-SHA256 secret for the webhook."),
+    audit_verbs: str = typer.Option("PUT,POST,DELETE", "--audit-verbs", help="Methods that are audited."),
+    fetch_timeout: float = typer.Option(
+        5.0, "--issuer-fetch-timeout", help="Seconds allowed to fetch an issuer's discovery document and keys."
+    ),
+    bench_no_authz: bool = typer.Option(False, "--bench-insecure-no-authz", hidden=True),
+) -> None:
+    """Run the IAM gateway: token exchange, policy enforcement, function registry, audit webhook."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from faas_pro.errors import UsageError
 
-        raise FaasProError("faas-pro serve is not implemented yet")
+    deps = deps_of(ctx)
+    missing = [f for f, v in (("--iam", iam), ("--issuer-url", issuer_url), ("--issuer-key", issuer_key)) if not v]
+    if missing:
+        raise UsageError(f"missing {', '.join(missing)}", "see faas-pro serve --help")
+    no_authz = bench_no_authz and deps.env.get(_BENCH_ENV) == "1"
+    if bench_no_authz and not no_authz:
+        raise UsageError(f"--bench-insecure-no-authz also needs {_BENCH_ENV}=1 (benchmarks only)")
+    from faas_pro.server.run import ServeConfig, parse_verbs, serve
+
+    cfg = ServeConfig(
+        iam_paths=tuple(iam),
+        issuer_url=issuer_url,
+        issuer_key=issuer_key,
+        listen=listen,
+        state_dir=state,
+        namespaces=tuple(namespace or ()),
+        previous_keys=tuple(previous_key or ()),
+        upstream=upstream,
+        upstream_auth_file=upstream_auth_file,
+        audit_webhook=audit_webhook,
+        audit_secret_file=audit_secret_file,
+        audit_verbs=parse_verbs(audit_verbs),
+        fetch_timeout=fetch_timeout,
+        no_authz=no_authz,
+    )
+    raise typer.Exit(serve(cfg, deps))
+
+
+@app.command("keygen")
+def keygen(ctx: typer.Context, file: Path = typer.Argument(..., help="Where to write the new key (0600).")) -> None:
+    """Write a new P-256 signing key for --issuer-key (never overwrites a file)."""
+    from faas_pro.server.signing import generate_key_file
+
+    kid = generate_key_file(file)
+    print(f"wrote {file} (kid {kid})", file=deps_of(ctx).stderr)

@@ -1,0 +1,379 @@
+"""Helpers and fixtures for the gateway tests (tests/integration/test_server_*.py).
+
+- ``start_server(...)``: the real ``python -m faas_pro serve`` as a subprocess on
+  ``127.0.0.1:0``; the URL comes from its ready line; stderr is drained and kept.
+- ``FakeIssuer``: a real HTTP server (thread) that serves discovery + JWKS for keys the test
+  controls, and can be switched to down / slow / garbage; it counts every request. It stands in
+  for what no real IdP produces (hostile tokens, broken key endpoints).
+- ``user_token(idp, user)``: an IdP access token for a user, via auth code + PKCE through the
+  provider's login pages (``drive_login``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse as up
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from tests.support.idp import IdP, drive_login
+
+REPO = Path(__file__).resolve().parents[2]
+READY_PREFIX = "faas-pro serve: listening on "
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[str]
+    stderr_lines: list[str] = field(default_factory=list)
+
+    def stderr(self) -> str:
+        return "".join(self.stderr_lines)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def wait_log(self, text: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.stderr():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not logged; stderr:\n{self.stderr()}")
+
+
+def serve_args(iam: Path, key: Path, state: Path, issuer_url: str = "http://gateway.test", *extra: str) -> list[str]:
+    return [
+        "--iam",
+        str(iam),
+        "--issuer-url",
+        issuer_url,
+        "--issuer-key",
+        str(key),
+        "--state",
+        str(state),
+        "--listen",
+        "127.0.0.1:0",
+        "--issuer-fetch-timeout",
+        "1",
+        *extra,
+    ]
+
+
+def start_server(args: list[str], env: dict[str, str] | None = None) -> Server:
+    """Start ``faas-pro serve ARGS`` and wait (bounded) for the ready line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faas_pro", "serve", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    server = Server(url="", proc=proc)
+    err, out = proc.stderr, proc.stdout
+
+    def drain() -> None:
+        for ln in err:
+            server.stderr_lines.append(ln)
+
+    threading.Thread(target=drain, daemon=True).start()
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(ln) for ln in out], daemon=True).start()
+    try:
+        line = lines.get(timeout=20)
+    except queue.Empty:
+        proc.kill()
+        raise AssertionError(f"gateway did not start; stderr:\n{server.stderr()}") from None
+    if not line.startswith(READY_PREFIX):
+        proc.wait(timeout=10)
+        raise AssertionError(f"unexpected first line {line!r}; stderr:\n{server.stderr()}")
+    server.url = line[len(READY_PREFIX) :].strip()
+    return server
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str] | None = None) -> Iterator[Server]:
+    s = start_server(args, env)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def keygen(path: Path) -> Path:
+    r = subprocess.run(
+        [sys.executable, "-m", "faas_pro", "serve", "keygen", str(path)], cwd=REPO, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+# ---------------------------------------------------------------------- IAM objects
+
+
+def issuer_yaml(name: str, iss: str, aud: list[str], expiry: str = "1h", internal: str | None = None) -> str:
+    extra = f"\n  issInternal: {json.dumps(internal)}" if internal else ""
+    return f"""---
+apiVersion: iam.openfaas.com/v1
+kind: JwtIssuer
+metadata:
+  name: {name}
+  namespace: openfaas
+spec:
+  iss: {json.dumps(iss)}
+  aud: {json.dumps(aud)}
+  tokenExpiry: {expiry}{extra}
+"""
+
+
+def policy_yaml(name: str, actions: list[str], resources: list[str], effect: str = "Allow") -> str:
+    return f"""---
+apiVersion: iam.openfaas.com/v1
+kind: Policy
+metadata:
+  name: {name}
+  namespace: openfaas
+spec:
+  statement:
+  - sid: {name}-1
+    effect: {effect}
+    action: {json.dumps(actions)}
+    resource: {json.dumps(resources)}
+"""
+
+
+def role_yaml(name: str, policies: list[str], principal: list[str] | None = None, condition: Any = None) -> str:
+    spec: dict[str, Any] = {"policy": policies}
+    if principal is not None:
+        spec["principal"] = {"jwt:sub": principal}
+    if condition is not None:
+        spec["condition"] = condition
+    return f"""---
+apiVersion: iam.openfaas.com/v1
+kind: Role
+metadata:
+  name: {name}
+  namespace: openfaas
+spec: {json.dumps(spec)}
+"""
+
+
+# ---------------------------------------------------------------------- a controllable issuer
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class FakeIssuer:
+    """Discovery + JWKS on a real loopback HTTP server, for keys this test owns."""
+
+    def __init__(self) -> None:
+        self.ec_key = ec.generate_private_key(ec.SECP256R1())
+        self.rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.mode = "ok"  # ok | down | slow | garbage | wrong-issuer | big
+        self.requests: list[str] = []
+        self.published: list[Any] = [self.ec_key]
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                outer.requests.append(self.path)
+                mode = outer.mode
+                if mode == "down":
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                if mode == "slow":
+                    time.sleep(2.5)
+                if self.path == "/.well-known/openid-configuration":
+                    body: Any = {
+                        "issuer": outer.iss if mode != "wrong-issuer" else outer.iss + "/",
+                        "jwks_uri": outer.iss + "/jwks",
+                    }
+                elif self.path == "/jwks":
+                    body = outer.jwks()
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                raw = json.dumps(body).encode()
+                if mode == "garbage":
+                    raw = b"<html>not json" + raw[:10]
+                if mode == "big":
+                    raw = b"[" + b"1," * 300_000 + b"1]"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                with suppress(OSError):
+                    self.wfile.write(raw)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.iss = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def kid(self, key: Any) -> str:
+        return "ec-1" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-1"
+
+    def jwks(self) -> dict[str, Any]:
+        keys = []
+        for k in self.published:
+            d = json.loads(
+                jwt.algorithms.ECAlgorithm.to_jwk(k.public_key())
+                if isinstance(k, ec.EllipticCurvePrivateKey)
+                else jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())
+            )
+            d["kid"] = self.kid(k)
+            keys.append(d)
+        return {"keys": keys}
+
+    def claims(self, sub: str = "robot-1", aud: Any = "fake-aud", **extra: Any) -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "iss": self.iss,
+            "aud": aud,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+            "jti": secrets.token_hex(8),
+            **extra,
+        }
+
+    def mint(
+        self, claims: dict[str, Any] | None = None, key: Any = None, alg: str | None = None, **headers: Any
+    ) -> str:
+        key = key or self.ec_key
+        alg = alg or ("ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256")
+        h = {"kid": self.kid(key), **headers}
+        return jwt.encode(claims or self.claims(), key, algorithm=alg, headers=h)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Listener:
+    """A TCP listener that only counts connections (for jku / x5u rows)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/keys"
+        self.connections = 0
+        self._stop = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while not self._stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            c.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+
+# ---------------------------------------------------------------------- tokens from the real IdP
+
+
+def user_token(idp: IdP, user: str, resource: str | None = None) -> str:
+    """An access token (JWT, aud faas-gateway) for a test user through code + PKCE."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = _b64(hashlib.sha256(verifier.encode()).digest())
+    redirect = "http://127.0.0.1:31111/oauth/callback"
+    params = {
+        "client_id": "faas-cli",
+        "response_type": "code",
+        "redirect_uri": redirect,
+        "scope": "openid profile email groups",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": secrets.token_urlsafe(8),
+    }
+    if resource:
+        params["resource"] = resource
+    disc = idp.discovery
+    with httpx.Client(timeout=10, follow_redirects=False) as c:
+        r = drive_login(c, idp.issuer, disc["authorization_endpoint"] + "?" + up.urlencode(params), user=user)
+        assert r.status_code in (302, 303), r.text[:300]
+        code = up.parse_qs(up.urlsplit(r.headers["location"]).query)["code"][0]
+        t = c.post(
+            disc["token_endpoint"],
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect,
+                "client_id": "faas-cli",
+                "code_verifier": verifier,
+            },
+        )
+        t.raise_for_status()
+        return t.json()["access_token"]  # type: ignore[no-any-return]
+
+
+def exchange(url: str, subject_token: str, **extra: str) -> httpx.Response:
+    data = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token": subject_token,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+        **extra,
+    }
+    return httpx.post(url + "/oauth/token", data=data, timeout=15)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def gateway_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return keygen(tmp_path_factory.mktemp("key") / "gateway.pem")
+
+
+@pytest.fixture(scope="module")
+def fake_issuer() -> Iterator[FakeIssuer]:
+    f = FakeIssuer()
+    yield f
+    f.close()
