@@ -36,8 +36,13 @@ def authorize_url(
     scopes: tuple[str, ...],
     audience: str | None,
     secrets: AuthRequestSecrets,
+    response_mode: str | None = None,
 ) -> tuple[str, str | None]:
-    """The URL to open and the response mode asked for (``form_post`` or None)."""
+    """The URL to open and the response mode asked for (``form_post`` or None = the fragment).
+
+    Implicit grants ask for ``form_post`` when discovery lists it, unless ``response_mode`` is
+    ``"fragment"`` (then the loopback's relay page carries the fragment back).
+    """
     from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 
     extra: dict[str, Any] = {"nonce": secrets.nonce}
@@ -45,7 +50,7 @@ def authorize_url(
     if grant == "code":
         extra["code_challenge"] = secrets.code_challenge
         extra["code_challenge_method"] = "S256"
-    elif disc.supports_form_post():
+    elif response_mode == "form_post" or (response_mode is None and disc.supports_form_post()):
         mode = "form_post"
         extra["response_mode"] = mode
     if audience:

@@ -132,7 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Never log: request lines carry codes and tokens."""
 
-    def _send(self, status: int, body: bytes, nonce: str = "") -> None:
+    def _send(self, status: int, body: bytes, nonce: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -140,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("X-Frame-Options", "DENY")
-        src = f"'nonce-{nonce}'" if nonce else "'none'"
+        src = f"'nonce-{nonce}'"
         self.send_header(
             "Content-Security-Policy",
             f"default-src 'none'; script-src {src}; style-src {src}; form-action 'self'; base-uri 'none';"
@@ -149,8 +149,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _html(self, status: int, title: str, elem_id: str, message: str, script: str = "", extra: str = "") -> None:
+        nonce = secrets.token_urlsafe(16)  # per page: the CSP allows only this page's own script and style
+        self._send(status, _page(title, elem_id, message, script, nonce, body_extra=extra), nonce)
+
     def _reject(self, status: int, why: str) -> None:
-        self._send(status, _page("faas-pro: request refused", "faas-pro-rejected", why))
+        self._html(status, "faas-pro: request refused", "faas-pro-rejected", why)
 
     def _common(self) -> str | None:
         """Checks shared by GET and POST; returns the query string, or None when answered already."""
@@ -173,12 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         receiver = self.server.receiver
         if not query and receiver.relay:
-            nonce = secrets.token_urlsafe(16)
             form = f'<form id="faas-pro-relay-form" method="post" action="{CALLBACK_PATH}"></form>'
-            body = _page(
-                "faas-pro login", "faas-pro-relay", "Completing the login…", _RELAY_SCRIPT, nonce, body_extra=form
-            )
-            self._send(200, body, nonce)
+            self._html(200, "faas-pro login", "faas-pro-relay", "Completing the login…", _RELAY_SCRIPT, form)
             return
         self._deliver(query)
 
@@ -207,8 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._deliver(body)
 
     def _deliver(self, query: str) -> None:
-        status, title, elem_id, message = self.server.receiver.deliver(query)
-        self._send(status, _page(title, elem_id, message))
+        self._html(*self.server.receiver.deliver(query))
 
 
 def parse_params(query: str) -> dict[str, str] | None:
