@@ -1,0 +1,108 @@
+"""Private JSON files: 0700 directories, 0600 files, atomic replace, symlinks refused.
+
+Every write serialises first (a failure leaves the old file untouched), writes a fresh temp file
+created with ``O_EXCL|O_NOFOLLOW`` in the same directory, fsyncs it, renames it over the target
+and fsyncs the directory. A reader therefore sees the old file or the new one, never a mix.
+A file that does not parse is reported with its path and never overwritten or deleted.
+Read-modify-write cycles run under a per-file lock (``<file>.lock``) so that two processes do
+not lose each other's updates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from faas_pro.errors import FaasProError
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) with mode 0700; refuse it when it is a symlink."""
+    if path.is_symlink():
+        raise FaasProError(f"refusing to use {path}: it is a symbolic link")
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix":
+        st = path.stat()
+        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != 0o700:
+            path.chmod(0o700)
+
+
+def _refuse_symlink(path: Path) -> None:
+    if path.is_symlink():
+        raise FaasProError(f"refusing to use {path}: it is a symbolic link")
+
+
+def read_json(path: Path) -> Any | None:
+    """The parsed file, or None when it does not exist. Corrupt: FaasProError naming the path."""
+    _refuse_symlink(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise FaasProError(f"cannot read {path}: {e.strerror}") from e
+    with os.fdopen(fd, "rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise FaasProError(f"{path} is larger than {MAX_FILE_BYTES} bytes", "move it away and run again")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise FaasProError(f"{path} is not valid JSON (left untouched)", "fix it or move it away") from e
+
+
+def corrupt(path: Path, what: str) -> FaasProError:
+    return FaasProError(f"{path} is not a valid {what} file (left untouched)", "fix it or move it away")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON, atomically, mode 0600."""
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"  # before anything on disk changes
+    ensure_private_dir(path.parent)
+    _refuse_symlink(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    except OSError as e:
+        raise FaasProError(f"cannot write {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        _refuse_symlink(path)
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(e, OSError):
+            raise FaasProError(f"cannot write {path}: {e.strerror} (the previous file is unchanged)") from e
+        raise
+    if os.name == "posix":
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive inter-process lock on ``<path>.lock`` (for read-modify-write cycles)."""
+    import filelock
+
+    ensure_private_dir(path.parent)
+    lock = filelock.FileLock(str(path) + ".lock", timeout=timeout, mode=0o600)
+    try:
+        with lock:
+            yield
+    except filelock.Timeout as e:
+        raise FaasProError(f"timed out waiting for the lock on {path}") from e

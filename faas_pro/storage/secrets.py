@@ -1,0 +1,202 @@
+"""Where tokens live (DESIGN §2, SECURITY rule 7): the OS keyring, or a 0600 file, or memory.
+
+Selection (``FAAS_PRO_TOKEN_STORE``):
+
+- ``keyring``: the OS keyring, service ``faas-pro``, account = normalised gateway, value = JSON.
+  A failure is an error, never a silent fallback to a plaintext file.
+- ``file``: ``<data_dir>/tokens.json``, one JSON object keyed by gateway, 0600 in a 0700 directory,
+  atomic writes, symlinks refused.
+- ``memory``: this process only (tests, one-shot CI runs that print the token).
+- unset: the keyring when it has a usable backend (not keyring's ``fail`` or ``null``), else the file.
+  A keyring chosen this way that then fails to write is an error too, with a hint to pick ``file``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from faas_pro.errors import FaasProError, UsageError
+from faas_pro.storage._files import corrupt, file_lock, read_json, write_json_atomic
+from faas_pro.urls import normalise_gateway
+
+SERVICE = "faas-pro"
+CHOICES = ("keyring", "file", "memory")
+
+
+class SecretStore(Protocol):
+    backend: str
+
+    def get(self, gateway: str) -> dict[str, str] | None: ...
+
+    def put(self, gateway: str, secrets: dict[str, str]) -> None: ...
+
+    def delete(self, gateway: str) -> bool: ...
+
+
+def _check_secrets(secrets: Mapping[str, Any]) -> dict[str, str]:
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()):
+        raise FaasProError("secret store entries must map strings to strings")
+    return dict(secrets)
+
+
+class MemorySecretStore:
+    backend = "memory (this process only)"
+
+    def __init__(self) -> None:
+        self._data: dict[str, dict[str, str]] = {}
+
+    def get(self, gateway: str) -> dict[str, str] | None:
+        entry = self._data.get(normalise_gateway(gateway))
+        return dict(entry) if entry is not None else None
+
+    def put(self, gateway: str, secrets: dict[str, str]) -> None:
+        self._data[normalise_gateway(gateway)] = _check_secrets(secrets)
+
+    def delete(self, gateway: str) -> bool:
+        return self._data.pop(normalise_gateway(gateway), None) is not None
+
+
+class FileSecretStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / "tokens.json"
+        self.backend = f"file ({self.path})"
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        data = read_json(self.path)
+        if data is None:
+            return {}
+        if not isinstance(data, dict) or not all(
+            isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in data.values()
+        ):
+            raise corrupt(self.path, "token store")
+        return data
+
+    def get(self, gateway: str) -> dict[str, str] | None:
+        return self._load().get(normalise_gateway(gateway))
+
+    def put(self, gateway: str, secrets: dict[str, str]) -> None:
+        entry = _check_secrets(secrets)
+        with file_lock(self.path):
+            data = self._load()
+            data[normalise_gateway(gateway)] = entry
+            write_json_atomic(self.path, data)
+
+    def delete(self, gateway: str) -> bool:
+        with file_lock(self.path):
+            data = self._load()
+            if data.pop(normalise_gateway(gateway), None) is None:
+                return False
+            write_json_atomic(self.path, data)
+            return True
+
+
+def _backend_name(kr: Any) -> str:
+    return str(getattr(kr, "name", None) or type(kr).__module__.rsplit(".", 1)[-1])
+
+
+def _usable(kr: Any) -> bool:
+    module = type(kr).__module__
+    return module not in ("keyring.backends.fail", "keyring.backends.null")
+
+
+class KeyringSecretStore:
+    """The OS keyring. Errors (locked, no D-Bus, denied) become one FaasProError, never a fallback."""
+
+    def __init__(self, keyring_backend: Any) -> None:
+        self._kr = keyring_backend
+        self.backend = f"keyring ({_backend_name(keyring_backend)})"
+
+    def _fail(self, doing: str, e: BaseException) -> FaasProError:
+        return FaasProError(
+            f"the keyring ({_backend_name(self._kr)}) failed while {doing}: {type(e).__name__}",
+            "unlock the keyring, or set FAAS_PRO_TOKEN_STORE=file to keep tokens in a 0600 file",
+        )
+
+    def _require_usable(self, doing: str) -> None:
+        if not _usable(self._kr):
+            raise FaasProError(
+                f"no usable keyring backend while {doing} (FAAS_PRO_TOKEN_STORE=keyring)",
+                "install/unlock a keyring, or set FAAS_PRO_TOKEN_STORE=file",
+            )
+
+    def get(self, gateway: str) -> dict[str, str] | None:
+        self._require_usable("reading tokens")
+        try:
+            raw = self._kr.get_password(SERVICE, normalise_gateway(gateway))
+        except Exception as e:  # keyring backends raise many types; the message may not hold secrets
+            raise self._fail("reading tokens", e) from None
+        if raw is None:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise FaasProError(
+                f"the keyring entry {SERVICE}/{normalise_gateway(gateway)} is not valid (left untouched)",
+                f"run faas-pro logout -g {normalise_gateway(gateway)}",
+            )
+        return value
+
+    def put(self, gateway: str, secrets: dict[str, str]) -> None:
+        self._require_usable("saving tokens")
+        value = json.dumps(_check_secrets(secrets), sort_keys=True)
+        try:
+            self._kr.set_password(SERVICE, normalise_gateway(gateway), value)
+        except Exception as e:
+            raise self._fail("saving tokens", e) from None
+
+    def delete(self, gateway: str) -> bool:
+        self._require_usable("deleting tokens")
+        from keyring.errors import PasswordDeleteError
+
+        account = normalise_gateway(gateway)
+        try:
+            if self._kr.get_password(SERVICE, account) is None:
+                return False
+            self._kr.delete_password(SERVICE, account)
+        except PasswordDeleteError:
+            return False
+        except Exception as e:
+            raise self._fail("deleting tokens", e) from None
+        return True
+
+
+def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:
+    """The store chosen by ``FAAS_PRO_TOKEN_STORE`` (see the module docstring)."""
+    choice = (env.get("FAAS_PRO_TOKEN_STORE") or "").strip().lower()
+    if choice and choice not in CHOICES:
+        raise UsageError(f"FAAS_PRO_TOKEN_STORE must be one of {', '.join(CHOICES)}, not {choice!r}")
+    if choice == "memory":
+        return MemorySecretStore()
+    if choice == "file":
+        return FileSecretStore(data_dir)
+    import keyring
+
+    try:
+        kr = keyring.get_keyring()
+    except Exception:  # a broken keyring configuration: as good as none
+        kr = None
+    if choice == "keyring":
+        if kr is None:
+            from keyring.backends import fail
+
+            kr = fail.Keyring()  # type: ignore[no-untyped-call]
+        return KeyringSecretStore(kr)
+    if kr is not None and _usable(kr):
+        return KeyringSecretStore(kr)
+    return FileSecretStore(data_dir)
+
+
+__all__ = [
+    "CHOICES",
+    "SERVICE",
+    "FileSecretStore",
+    "KeyringSecretStore",
+    "MemorySecretStore",
+    "SecretStore",
+    "open_secret_store",
+]
