@@ -95,7 +95,8 @@ def start_idp(**env: str) -> Iterator[IdP]:
         for ln in err:
             idp.stderr_lines.append(ln)
 
-    threading.Thread(target=drain, daemon=True).start()
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
     try:
         yield idp
     finally:
@@ -105,6 +106,9 @@ def start_idp(**env: str) -> Iterator[IdP]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        drainer.join(timeout=5)
+        proc.stdout.close()  # unclosed pipes are ResourceWarnings, i.e. errors under filterwarnings=error
+        err.close()
 
 
 class _Forms(HTMLParser):
