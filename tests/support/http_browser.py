@@ -9,9 +9,9 @@ delivers the IdP's answer to the CLI's loopback exactly as a browser would:
   do what the relay page's script does: POST the fragment's fields to the relay form's action;
 - a ``response_mode=form_post`` page: POST its form's fields to its action.
 
-Environment knobs (all optional): ``HTTP_BROWSER_USER`` (default alice), ``HTTP_BROWSER_DENY=1``
-(press Deny on the consent page), ``HTTP_BROWSER_RECORD=FILE`` (only write the URL to FILE and do
-nothing else: tests then play the browser themselves), ``HTTP_BROWSER_LOG=FILE`` (append one JSON
+Environment knobs (all optional): ``TEST_BROWSER_USER`` (default alice), ``TEST_BROWSER_DENY=1``
+(press Deny on the consent page), ``TEST_BROWSER_RECORD=FILE`` (only write the URL to FILE and do
+nothing else: tests then play the browser themselves), ``TEST_BROWSER_LOG=FILE`` (append one JSON
 line per step; the last line has ``"done": true``).
 """
 
@@ -34,7 +34,7 @@ from tests.support.idp import drive_login, parse_form  # noqa: E402
 
 
 def _log(**event: Any) -> None:
-    path = os.environ.get("HTTP_BROWSER_LOG")
+    path = os.environ.get("TEST_BROWSER_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(event) + "\n")
@@ -71,8 +71,8 @@ def browse(url: str) -> httpx.Response:
             client,
             issuer,
             url,
-            user=os.environ.get("HTTP_BROWSER_USER", "alice"),
-            approve=os.environ.get("HTTP_BROWSER_DENY") != "1",
+            user=os.environ.get("TEST_BROWSER_USER", "alice"),
+            approve=os.environ.get("TEST_BROWSER_DENY") != "1",
         )
         final = deliver(client, r, issuer + "/")
         _log(step="final", status=final.status_code, body=final.text[:2000], done=True)
@@ -81,7 +81,7 @@ def browse(url: str) -> httpx.Response:
 
 def main(argv: list[str]) -> int:
     url = argv[-1]
-    record = os.environ.get("HTTP_BROWSER_RECORD")
+    record = os.environ.get("TEST_BROWSER_RECORD")
     if record:
         tmp = record + ".tmp"
         Path(tmp).write_text(url, encoding="utf-8")
