@@ -1,0 +1,134 @@
+"""Device flow (RFC 8628) against the real test IdP: the test acts as the second device, over plain
+HTTP (``drive_login``) and once in real headless Chromium, while ``device_login`` polls with the
+real clock (the fixtures set IDP_DEVICE_INTERVAL=1)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from faas_pro.errors import FaasProError
+from faas_pro.oauth.client_credentials import TokenEndpointError
+from faas_pro.oauth.device import DevicePrompt, device_login
+from faas_pro.tokens import VerifyOptions, jwks_lookup, verify
+from tests.support.idp import IdP, drive_login
+
+
+def second_device(idp: IdP, approve: bool = True) -> tuple[Callable[[DevicePrompt], None], dict[str, Any]]:
+    """An on_prompt that approves (or denies) the code in a thread, as a phone would."""
+    seen: dict[str, Any] = {}
+
+    def approve_it(p: DevicePrompt) -> None:
+        seen["prompt"] = p
+        assert p.verification_uri_complete is not None
+
+        def go() -> None:
+            posts: list[str] = seen.setdefault("posts", [])
+            hooks = {"request": [lambda r: posts.append(r.url.path) if r.method == "POST" else None]}
+            with httpx.Client(timeout=10, event_hooks=hooks) as c:
+                try:
+                    seen["last"] = drive_login(c, idp.issuer, p.verification_uri_complete or "", approve=approve)
+                except AssertionError as e:  # after Deny the IdP's pages loop back to the code form
+                    seen["error"] = e
+
+        t = threading.Thread(target=go, daemon=True)
+        seen["thread"] = t
+        t.start()
+
+    return approve_it, seen
+
+
+def login(
+    idp: IdP, on_prompt: Callable[[DevicePrompt], None], scopes: list[str], timeout: float = 30
+) -> dict[str, Any]:
+    with httpx.Client(timeout=10) as http:
+        return device_login(
+            http,
+            idp.discovery,
+            "faas-cli",
+            scopes,
+            timeout=timeout,
+            on_prompt=on_prompt,
+            clock=time.time,
+            sleep=time.sleep,
+        )
+
+
+def check_access_token(idp: IdP, token: str) -> dict[str, Any]:
+    return verify(
+        token,
+        jwks_lookup(idp.jwks()),
+        VerifyOptions(issuer=idp.issuer, audiences=("faas-gateway",), typ=("at+jwt",)),
+        time.time(),
+    )
+
+
+def test_device_login_approved_over_http(idp: IdP) -> None:
+    on_prompt, seen = second_device(idp)
+    out = login(idp, on_prompt, ["openid", "profile", "email"])
+    seen["thread"].join(10)
+    assert "error" not in seen
+    assert 'id="device-success"' in seen["last"].text
+    p: DevicePrompt = seen["prompt"]
+    assert p.interval == 1 and p.verification_uri == f"{idp.issuer}/device"
+    assert p.verification_uri_complete == f"{idp.issuer}/device?user_code={p.user_code}"
+    claims = check_access_token(idp, out["access_token"])
+    assert claims["email"] == "alice@example.test"
+    assert out["id_token"].count(".") == 2
+
+
+def test_device_login_denied_is_access_denied(idp: IdP) -> None:
+    on_prompt, seen = second_device(idp, approve=False)
+    with pytest.raises(TokenEndpointError) as e:
+        login(idp, on_prompt, ["openid"])
+    seen["thread"].join(10)
+    assert e.value.error == "access_denied"
+    assert any(path.endswith("/abort") for path in seen["posts"])  # Deny was really pressed
+    assert e.value.line().startswith("the device login was denied at the identity provider (access_denied")
+
+
+def test_device_login_times_out_when_nobody_approves(idp: IdP) -> None:
+    shown: list[DevicePrompt] = []
+    start = time.monotonic()
+    with pytest.raises(FaasProError, match=r"timed out after 1\.5s waiting for the device login"):
+        login(idp, shown.append, ["openid"], timeout=1.5)
+    assert len(shown) == 1
+    assert time.monotonic() - start < 10
+
+
+@pytest.mark.chromium
+def test_device_login_approved_in_headless_chromium(idp: IdP) -> None:
+    from tests.support.chromium import chromium_session
+
+    seen: dict[str, Any] = {}
+
+    def in_browser(p: DevicePrompt) -> None:
+        def go() -> None:
+            try:
+                with chromium_session() as d:
+                    d.go(p.verification_uri)  # type the code by hand, as a person would
+                    d.type("input[name=user_code]", p.user_code)
+                    d.click("#continue")
+                    d.click("#continue")  # confirm the device
+                    d.type("#username", "bob")
+                    d.type("#password", "bob-password")
+                    d.click("#sign-in")
+                    d.click("#approve")
+                    seen["done"] = d.text("#device-success")
+            except Exception as e:  # reported by the assertion below
+                seen["error"] = e
+
+        t = threading.Thread(target=go, daemon=True)
+        seen["thread"] = t
+        t.start()
+
+    out = login(idp, in_browser, ["openid", "email"], timeout=60)
+    seen["thread"].join(30)
+    assert "error" not in seen, seen.get("error")
+    assert "signed in" in seen["done"]
+    assert check_access_token(idp, out["access_token"])["email"] == "bob@example.test"
