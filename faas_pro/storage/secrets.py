@@ -35,6 +35,10 @@ class SecretStore(Protocol):
 
     def delete(self, gateway: str) -> bool: ...
 
+    def gateways(self) -> list[str]:
+        """Gateways with an entry, where the backend can list them (a keyring cannot: [])."""
+        ...
+
 
 def _check_secrets(secrets: Mapping[str, Any]) -> dict[str, str]:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()):
@@ -57,6 +61,9 @@ class MemorySecretStore:
 
     def delete(self, gateway: str) -> bool:
         return self._data.pop(normalise_gateway(gateway), None) is not None
+
+    def gateways(self) -> list[str]:
+        return sorted(self._data)
 
 
 class FileSecretStore:
@@ -91,6 +98,9 @@ class FileSecretStore:
                 return False
             write_json_atomic(self.path, data)
             return True
+
+    def gateways(self) -> list[str]:
+        return sorted(self._load())
 
 
 def _backend_name(kr: Any) -> str:
@@ -163,6 +173,9 @@ class KeyringSecretStore:
         except Exception as e:
             raise self._fail("deleting tokens", e) from None
         return True
+
+    def gateways(self) -> list[str]:
+        return []  # keyring has no portable way to list accounts; logout --all uses the settings
 
 
 def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:

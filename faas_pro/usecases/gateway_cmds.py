@@ -1,0 +1,186 @@
+"""Use cases behind ``namespaces``, ``list``, ``token``, ``status`` and ``logout``.
+
+Token choice: ``-k/--token`` → ``FAAS_PRO_TOKEN`` → the saved ``openfaas_token`` for the gateway.
+A saved token is treated as expired from ``exp - 10 s`` and then nothing is sent (exit 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from faas_pro.errors import AuthRequired
+
+if TYPE_CHECKING:  # pragma: no cover
+    from faas_pro.deps import Deps
+    from faas_pro.gateway import GatewayClient
+
+TOKEN_KEY = "openfaas_token"
+SKEW = 10.0
+STATUS_VERSION = 1
+
+
+def _auth_hint(gateway: str) -> str:
+    return f"run faas-pro auth -g {gateway}"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def saved_token(deps: Deps, gateway: str) -> str:
+    """The saved OpenFaaS token, or AuthRequired (none saved, unreadable, or expired)."""
+    from faas_pro.tokens import TokenError, decode_unverified, expiry, is_expired
+
+    entry = deps.secrets().get(gateway) or {}
+    token = entry.get(TOKEN_KEY)
+    if not token:
+        raise AuthRequired(f"not logged in to {gateway}", _auth_hint(gateway))
+    try:
+        _, claims = decode_unverified(token)
+    except TokenError:
+        raise AuthRequired(f"the token saved for {gateway} is unreadable", _auth_hint(gateway)) from None
+    if is_expired(claims, deps.clock(), SKEW):
+        exp = expiry(claims)
+        raise AuthRequired(f"the token for {gateway} expired at {_iso(exp or 0)}", _auth_hint(gateway))
+    return token
+
+
+def choose_token(deps: Deps, gateway: str, flag: str | None) -> str:
+    given = flag or deps.env.get("FAAS_PRO_TOKEN")
+    return given.strip() if given else saved_token(deps, gateway)
+
+
+@dataclass(frozen=True)
+class ClientInput:
+    gateway: str
+    token: str | None = None
+    ca_file: str | None = None
+    tls_no_verify: bool = False
+
+
+def _client(deps: Deps, inp: ClientInput) -> GatewayClient:
+    from faas_pro.gateway import GatewayClient
+
+    token = choose_token(deps, inp.gateway, inp.token)
+    if inp.tls_no_verify:
+        deps.warn("WARNING: TLS verification is off (--tls-no-verify): the connection can be intercepted")
+    return GatewayClient(deps.http(ca_file=inp.ca_file, verify=not inp.tls_no_verify), inp.gateway, token)
+
+
+def namespaces(deps: Deps, inp: ClientInput) -> list[str]:
+    return _client(deps, inp).list_namespaces()
+
+
+@dataclass(frozen=True)
+class ListInput(ClientInput):
+    namespace: str | None = None
+    sort: str = "name"
+
+
+def list_functions(deps: Deps, inp: ListInput) -> list[Any]:
+    from faas_pro.formats import sort_functions
+
+    return sort_functions(_client(deps, inp).list_functions(inp.namespace), inp.sort)
+
+
+@dataclass
+class Status:
+    gateway: str
+    store: str
+    logged_in: bool = False
+    subject: str | None = None
+    issuer: str | None = None
+    idp_issuer: str | None = None
+    policies: list[str] = field(default_factory=list)
+    expires_at: str | None = None
+    expires_in: int | None = None
+    expired: bool = False
+    refresh_token: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": STATUS_VERSION, **self.__dict__}
+
+
+def status(deps: Deps, gateway: str) -> Status:
+    """What is saved for ``gateway``; the claims are read UNVERIFIED (they are only displayed)."""
+    from faas_pro.tokens import TokenError, decode_unverified, expiry, is_expired
+
+    store = deps.secrets()
+    st = Status(gateway=gateway, store=store.backend)
+    entry = store.get(gateway) or {}
+    token = entry.get(TOKEN_KEY)
+    st.refresh_token = bool(entry.get("idp_refresh_token"))
+    st.idp_issuer = entry.get("idp_issuer")
+    if not token:
+        return st
+    st.logged_in = True
+    try:
+        _, claims = decode_unverified(token)
+    except TokenError:
+        st.expired = True
+        return st
+    sub, iss = claims.get("sub"), claims.get("fed:iss") or claims.get("iss")
+    st.subject = sub if isinstance(sub, str) else None
+    st.issuer = iss if isinstance(iss, str) else None
+    pol = claims.get("policy")
+    st.policies = sorted(p for p in pol if isinstance(p, str)) if isinstance(pol, list) else []
+    exp = expiry(claims)
+    now = deps.clock()
+    if exp is not None:
+        st.expires_at = _iso(exp)
+        st.expires_in = int(exp - now)
+    st.expired = is_expired(claims, now, SKEW)
+    return st
+
+
+def _duration(seconds: int) -> str:
+    if seconds <= 0:
+        return "expired"
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"in {h}h{m:02d}m" if h else f"in {m}m{s:02d}s"
+
+
+def render_status(st: Status) -> str:
+    rows = [("Gateway", st.gateway)]
+    if st.logged_in:
+        rows += [
+            ("Subject", st.subject or "(unknown)"),
+            ("Issuer", st.issuer or "(unknown)"),
+            ("Policies", ", ".join(st.policies) or "(none)"),
+            (
+                "Expires",
+                f"{st.expires_at} ({'expired' if st.expired else _duration(st.expires_in or 0)})"
+                if st.expires_at
+                else "(unknown)",
+            ),
+            ("Refresh", "yes" if st.refresh_token else "no"),
+        ]
+    else:
+        rows.append(("Token", "none saved"))
+    rows.append(("Store", st.store))
+    return "".join(f"{k + ':':<10}{v}\n" for k, v in rows)
+
+
+@dataclass(frozen=True)
+class LogoutInput:
+    gateway: str
+    all: bool = False
+    forget: bool = False
+
+
+def logout(deps: Deps, inp: LogoutInput) -> list[tuple[str, bool]]:
+    """Remove saved tokens (and with ``forget`` the settings); returns (gateway, had a token)."""
+    settings = deps.settings()
+    targets = [inp.gateway]
+    if inp.all:
+        targets = sorted(set(settings.gateways()) | set(deps.secrets().gateways()) | {inp.gateway})
+    done: list[tuple[str, bool]] = []
+    for gw in targets:
+        had = deps.secrets().delete(gw)
+        if inp.forget:
+            settings.remove(gw)
+        done.append((gw, had))
+    return done
