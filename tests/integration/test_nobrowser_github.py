@@ -1,0 +1,126 @@
+"""The GitHub Actions path end to end: a local endpoint that behaves like the Actions token service
+(checks the bearer request token and ``audience``) hands out tokens minted by a SECOND test IdP
+acting as the CI issuer (its client_credentials token with ``resource=<gateway>``, so ``aud`` is
+the gateway); the token is exchanged at a real ``faas-pro serve``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from faas_pro.errors import FaasProError
+from faas_pro.oauth.federation import github_actions_token, read_subject_token
+from faas_pro.tokens import VerifyOptions, decode_unverified, jwks_lookup, verify
+from tests.integration.server_fixtures import (
+    Server,
+    exchange,
+    gateway_key,
+    issuer_yaml,
+    policy_yaml,
+    role_yaml,
+    running,
+    serve_args,
+)
+from tests.support.idp import IdP, start_idp
+from tests.unit.test_device import Req, ScriptedServer, server
+
+__all__ = ["gateway_key", "server"]  # fixtures, re-used
+
+GATEWAY = "http://gateway.test"  # the gateway's public URL: the audience CI tokens must carry
+REQUEST_TOKEN = "actions-request-token-SENTINEL"
+
+
+@pytest.fixture(scope="module")
+def ci_idp() -> Iterator[IdP]:
+    """The CI platform's OIDC issuer (a second, independent provider)."""
+    with start_idp() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def gateway(ci_idp: IdP, gateway_key: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    iam = tmp_path_factory.mktemp("iam")
+    (iam / "ci.yaml").write_text(
+        issuer_yaml("ci", ci_idp.issuer, [GATEWAY], "30m")
+        + policy_yaml("ci-deployer", ["Function:List", "Namespace:List"], ["staging:*"])
+        + role_yaml("ci-job", ["ci-deployer"], principal=["faas-svc"])
+    )
+    with running(serve_args(iam, gateway_key, tmp_path_factory.mktemp("state"), GATEWAY)) as s:
+        yield s
+
+
+def actions_service(server: ScriptedServer, ci_idp: IdP) -> dict[str, str]:
+    """Behave like the Actions token service; return the job's environment pointing at it."""
+
+    def answer(req: Req) -> tuple[Any, ...]:
+        if req.headers.get("authorization") != f"Bearer {REQUEST_TOKEN}":
+            return (401, {"message": "Bad credentials"})
+        if req.query.get("api-version") != ["2.0"] or len(req.query.get("audience", [])) != 1:
+            return (400, {"message": "audience and api-version required"})
+        return (200, {"count": 1, "value": ci_idp.client_credentials_token(resource=req.query["audience"][0])})
+
+    server.on("/_apis/distributedtask/token", answer)
+    return {
+        "GITHUB_ACTIONS": "true",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{server.url}/_apis/distributedtask/token?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
+    }
+
+
+def test_github_token_has_the_gateway_audience_and_is_exchanged(
+    server: ScriptedServer, ci_idp: IdP, gateway: Server
+) -> None:
+    env = actions_service(server, ci_idp)
+    with httpx.Client(timeout=10) as http:
+        token = github_actions_token(http, env, GATEWAY)
+    claims = verify(
+        token, jwks_lookup(ci_idp.jwks()), VerifyOptions(issuer=ci_idp.issuer, audiences=(GATEWAY,)), time.time()
+    )
+    assert claims["aud"] == GATEWAY and claims["sub"] == "faas-svc"
+
+    r = exchange(gateway.url, token)
+    assert r.status_code == 200, r.text
+    _, gw_claims = decode_unverified(r.json()["access_token"])
+    assert gw_claims["sub"] == "fed:faas-svc"
+    assert gw_claims["fed:iss"] == ci_idp.issuer
+    assert gw_claims["policy"] == ["ci-deployer"]
+
+
+def test_a_token_for_another_audience_is_refused_by_the_gateway(
+    server: ScriptedServer, ci_idp: IdP, gateway: Server
+) -> None:
+    env = actions_service(server, ci_idp)
+    with httpx.Client(timeout=10) as http:
+        token = github_actions_token(http, env, "https://other-gateway.example")
+    assert decode_unverified(token)[1]["aud"] == "https://other-gateway.example"
+    r = exchange(gateway.url, token)
+    assert r.status_code == 400
+    assert r.json() == {"error": "invalid_request", "error_description": "audience not accepted"}
+
+
+def test_a_saved_ci_token_goes_through_read_subject_token(
+    server: ScriptedServer, ci_idp: IdP, gateway: Server, tmp_path: Path
+) -> None:
+    env = actions_service(server, ci_idp)
+    with httpx.Client(timeout=10) as http:
+        f = tmp_path / "ci.jwt"
+        f.write_text(github_actions_token(http, env, GATEWAY) + "\n")
+    token = read_subject_token(token=None, token_file=str(f), token_env=None, env={}, now=time.time())
+    assert exchange(gateway.url, token).status_code == 200
+    with pytest.raises(FaasProError, match="expired"):
+        read_subject_token(token=None, token_file=str(f), token_env=None, env={}, now=time.time() + 3600)
+
+
+def test_wrong_request_token_names_the_service_and_hides_the_token(server: ScriptedServer, ci_idp: IdP) -> None:
+    env = {**actions_service(server, ci_idp), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "stale-token-SENTINEL"}
+    with httpx.Client(timeout=10) as http, pytest.raises(FaasProError) as e:
+        github_actions_token(http, env, GATEWAY)
+    line = e.value.line()
+    assert "(ACTIONS_ID_TOKEN_REQUEST_URL) answered HTTP 401: Bad credentials" in line
+    assert "id-token: write" in line
+    assert "SENTINEL" not in line
