@@ -27,6 +27,6 @@ def test_completion_command_prints_script(cli) -> None:  # type: ignore[no-untyp
 
 
 def test_bash_completion_protocol_completes_commands() -> None:
-    env = {**os.environ, "COMP_WORDS": "faas-pro s", "COMP_CWORD": "1", "_FAAS_PRO_COMPLETE": "complete_bash"}
+    env = {**os.environ, "COMP_WORDS": "faas-pro se", "COMP_CWORD": "1", "_FAAS_PRO_COMPLETE": "complete_bash"}
     r = subprocess.run([sys.executable, "-m", "faas_pro"], env=env, capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["serve"]
