@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from faas_pro.errors import FaasProError
+from faas_pro.errors import FaasProError, Unreachable
 from faas_pro.oauth.client_credentials import (
     TokenEndpointError,
     audience_fields,
@@ -152,11 +152,14 @@ def device_login(
     expires_at = start + prompt.expires_in
     gives_up_at = start + timeout
     interval = float(prompt.interval)
+    unreachable: Unreachable | None = None  # the last poll could not reach the IdP
     while True:
         now = clock()
         if now >= expires_at:
             raise _expired()
         if now >= gives_up_at:
+            if unreachable is not None:
+                raise unreachable
             raise FaasProError(
                 f"timed out after {format_duration(timeout)} waiting for the device login to be approved",
                 "approve it sooner or raise --timeout",
@@ -166,7 +169,12 @@ def device_login(
             return post_token(
                 http, token_ep, poll, auth, what="the identity provider's token endpoint", secrets=secrets
             )
+        except Unreachable as e:  # RFC 8628 §3.5: back off on network trouble and keep trying
+            unreachable = e
+            interval = min(interval * 2, MAX_INTERVAL)
+            continue
         except TokenEndpointError as e:
+            unreachable = None
             if e.error == "authorization_pending":
                 continue
             if e.error == "slow_down":

@@ -8,6 +8,7 @@ Time is a fake clock advanced by the fake sleep, so the sleeps are exact and the
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from faas_pro.errors import FaasProError
+from faas_pro.errors import FaasProError, Unreachable
 from faas_pro.oauth.client_credentials import TokenEndpointError
 from faas_pro.oauth.device import DEFAULT_INTERVAL, DevicePrompt, device_login
 
@@ -32,7 +33,8 @@ class Req:
     form: dict[str, list[str]]
 
 
-# an answer: (status, JSON-able body or raw bytes[, extra headers]) or a callable Req -> such a tuple
+# an answer: (status, JSON-able body or raw bytes[, extra headers]) or a callable Req -> such a tuple;
+# status None hangs up without answering
 Answer = tuple[Any, ...] | Callable[[Req], tuple[Any, ...]]
 
 
@@ -71,6 +73,9 @@ def server() -> Iterator[ScriptedServer]:
             req.form = parse_qs(body)
             srv.requests.append(req)
             status, payload, *rest = srv._answer(req)
+            if status is None:  # hang up without an answer
+                self.close_connection = True
+                return
             raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
@@ -111,6 +116,7 @@ class FakeTime:
 
 PENDING = (400, {"error": "authorization_pending"})
 SLOW_DOWN = (400, {"error": "slow_down"})
+HANG_UP = (None, None)
 TOKENS = (200, {"access_token": "at-1", "token_type": "Bearer", "expires_in": 600})
 
 
@@ -333,3 +339,25 @@ def test_oversized_device_answer_is_refused(server: ScriptedServer) -> None:
     server.on("/device", (200, {"device_code": "x" * 300_000}))
     with pytest.raises(FaasProError, match="larger than 256 KiB"):
         run(server, FakeTime())
+
+
+def test_network_trouble_while_polling_backs_off_and_is_named_at_the_end(server: ScriptedServer) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/token"
+    server.on("/device", device_answer(server.url))
+    t = FakeTime()
+    with pytest.raises(Unreachable) as e:
+        run(server, t, timeout=30, meta={**meta_of(server.url), "token_endpoint": dead})
+    assert t.sleeps == [5, 10, 15]
+    assert e.value.line().startswith(f"cannot reach the identity provider's token endpoint at {dead}")
+
+
+def test_polling_recovers_after_network_trouble(server: ScriptedServer) -> None:
+    server.on("/device", device_answer(server.url, interval=1))
+    server.on("/token", HANG_UP, PENDING, TOKENS)
+    t = FakeTime()
+    out, _ = run(server, t)
+    assert out["access_token"] == "at-1"
+    assert t.sleeps == [1, 2, 2]  # doubled after the failure, kept after pending
+    assert len(server.hits("/token")) == 3
