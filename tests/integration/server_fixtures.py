@@ -46,6 +46,7 @@ class Server:
     url: str
     proc: subprocess.Popen[str]
     stderr_lines: list[str] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
 
     def stderr(self) -> str:
         return "".join(self.stderr_lines)
@@ -58,6 +59,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for t in self.threads:
+            t.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
         return self.proc.returncode
 
     def wait_log(self, text: str, timeout: float = 15.0) -> None:
@@ -105,16 +111,20 @@ def start_server(args: list[str], env: dict[str, str] | None = None) -> Server:
         for ln in err:
             server.stderr_lines.append(ln)
 
-    threading.Thread(target=drain, daemon=True).start()
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(ln) for ln in out], daemon=True).start()
+    server.threads = [
+        threading.Thread(target=drain, daemon=True),
+        threading.Thread(target=lambda: [lines.put(ln) for ln in out], daemon=True),
+    ]
+    for t in server.threads:
+        t.start()
     try:
         line = lines.get(timeout=20)
     except queue.Empty:
-        proc.kill()
+        server.stop(signal.SIGKILL)
         raise AssertionError(f"gateway did not start; stderr:\n{server.stderr()}") from None
     if not line.startswith(READY_PREFIX):
-        proc.wait(timeout=10)
+        server.stop()
         raise AssertionError(f"unexpected first line {line!r}; stderr:\n{server.stderr()}")
     server.url = line[len(READY_PREFIX) :].strip()
     return server
@@ -363,6 +373,15 @@ def exchange(url: str, subject_token: str, **extra: str) -> httpx.Response:
     return httpx.post(url + "/oauth/token", data=data, timeout=15)
 
 
+def nodelay_client(**kw: Any) -> httpx.Client:
+    """A keep-alive client with TCP_NODELAY (httpcore writes headers and body separately; with
+    Nagle on, every POST would wait for the server's delayed ACK, ~40 ms)."""
+    import socket
+
+    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    return httpx.Client(transport=transport, timeout=10, **kw)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -377,3 +396,45 @@ def fake_issuer() -> Iterator[FakeIssuer]:
     f = FakeIssuer()
     yield f
     f.close()
+
+
+# ---------------------------------------------------------------------- raw JWS for hostile tokens
+
+
+def _enc(part: dict[str, Any] | str | bytes) -> str:
+    if isinstance(part, dict):
+        part = json.dumps(part, separators=(",", ":"))
+    if isinstance(part, str):
+        part = part.encode()
+    return _b64(part)
+
+
+def raw_sig(signing_input: bytes, key: Any, alg: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes, hmac
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    if alg == "ES256":
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if alg == "RS256":
+        return key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[no-any-return]
+    if alg == "HS256":
+        h = hmac.HMAC(key, hashes.SHA256())
+        h.update(signing_input)
+        return h.finalize()
+    raise ValueError(alg)
+
+
+def jws(
+    header: dict[str, Any] | str | bytes,
+    payload: dict[str, Any] | str | bytes,
+    key: Any = None,
+    alg: str = "ES256",
+    sig: bytes | None = None,
+) -> str:
+    """A compact JWS built by hand, so that any part can be malformed on purpose."""
+    signing_input = f"{_enc(header)}.{_enc(payload)}".encode()
+    if sig is None:
+        sig = raw_sig(signing_input, key, alg) if key is not None else b""
+    return signing_input.decode() + "." + _b64(sig)
