@@ -56,7 +56,7 @@ def deliver(client: httpx.Client, r: httpx.Response, base_url: str) -> httpx.Res
             return page
         action = up.urljoin(without_fragment, relay_action(page.text))
         return client.post(action, data=dict(up.parse_qsl(fragment, keep_blank_values=True)))
-    if r.status_code == 200 and "<form" in r.text:  # response_mode=form_post
+    if "<form" in r.text:  # response_mode=form_post (errors come as the same page with status 400)
         form = parse_form(r.text)
         _log(step="form_post", action=form["action"])
         return client.post(form["action"], data=form["fields"])

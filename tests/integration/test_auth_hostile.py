@@ -1,0 +1,219 @@
+"""Hostile and broken inputs to `faas-pro auth`, one flaw per test (SECURITY.md rules 2, 5, 6, 8).
+
+The CLI runs as a subprocess whose "browser" only records the authorization URL
+(``TEST_BROWSER_RECORD``); the test then talks to the CLI's loopback with a real HTTP client and,
+where the login should still complete, plays the real browser afterwards.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import httpx
+import pytest
+
+from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
+from tests.integration.conftest_auth import (
+    auth_argv,
+    callback_of,
+    config_dir,
+    data_dir,
+    http_server,
+    run_cli,
+    start_cli,
+    verify_jwt,
+    wait_for_file,
+)
+from tests.support import http_browser
+from tests.support.chromium import free_port
+from tests.support.idp import IdP
+
+
+class Login:
+    """A CLI login in progress: its process, the URL it opened, its callback and state."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        self.proc, self.url = proc, url
+        self.callback, self.params = callback_of(url)
+        self.state = self.params["state"]
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def login(idp: IdP, tmp_path: Path) -> Iterator[Login]:
+    record = tmp_path / "url.txt"
+    proc = start_cli(*auth_argv(idp.issuer, "--no-exchange", "--print-token"), env={"TEST_BROWSER_RECORD": str(record)})
+    try:
+        yield Login(proc, wait_for_file(record))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_wrong_state_is_refused_and_the_login_still_completes(login: Login, idp: IdP) -> None:
+    r = httpx.get(login.callback, params={"code": "stolen", "state": "not-the-state"})
+    assert r.status_code == 400 and 'id="faas-pro-rejected"' in r.text
+    assert http_browser.browse(login.url).status_code == 200
+    code, out, err = login.finish()
+    assert code == EXIT_OK, err
+    verify_jwt(out.strip(), idp.jwks(), issuer=idp.issuer, audience="faas-gateway", alg="ES256")
+
+
+def test_missing_state_is_refused_and_the_login_still_completes(login: Login) -> None:
+    r = httpx.get(login.callback, params={"code": "stolen"})
+    assert r.status_code == 400
+    r = httpx.get(login.callback, params={"error": "access_denied"})  # an error without state is ignored too
+    assert r.status_code == 400
+    assert http_browser.browse(login.url).status_code == 200
+    code, out, err = login.finish()
+    assert code == EXIT_OK, err
+    assert out.count(".") == 2
+
+
+def test_access_denied_with_the_right_state_stops_with_the_idp_text(login: Login) -> None:
+    desc = "<script>alert(1)</script> said no"
+    r = httpx.get(login.callback, params={"error": "access_denied", "error_description": desc, "state": login.state})
+    assert r.status_code == 400
+    assert "<script>alert" not in r.text and "&lt;script&gt;alert(1)&lt;/script&gt; said no" in r.text
+    code, out, err = login.finish()
+    assert code == EXIT_ERROR and out == ""
+    assert err.strip().endswith(f"the identity provider refused the login: access_denied: {desc}")
+    assert "Traceback" not in err
+
+
+def test_denied_at_the_real_idp_consent_page(idp: IdP) -> None:
+    r = run_cli(*auth_argv(idp.issuer, "--no-exchange"), env={"TEST_BROWSER_DENY": "1"})
+    assert r.returncode == EXIT_ERROR
+    assert "the identity provider refused the login: access_denied" in r.stderr
+    assert not (config_dir() / "settings.json").exists()
+
+
+def test_wrong_host_header_is_refused(login: Login) -> None:
+    port = login.callback.split(":")[2].split("/")[0]
+    for host in ("evil.example", f"evil.example:{port}", f"localhost:{port}"):
+        r = httpx.get(login.callback, params={"code": "x", "state": login.state}, headers={"Host": host})
+        assert r.status_code == 400, host
+    assert http_browser.browse(login.url).status_code == 200
+    code, _, err = login.finish()
+    assert code == EXIT_OK, err
+
+
+def test_oversized_callbacks_are_refused(login: Login) -> None:
+    r = httpx.get(login.callback, params={"state": login.state, "code": "x" * 20000})
+    assert r.status_code == 414
+    r = httpx.post(login.callback, data={"state": login.state, "id_token": "x" * 70000})
+    assert r.status_code == 413
+    assert http_browser.browse(login.url).status_code == 200
+    assert login.finish()[0] == EXIT_OK
+
+
+def _listeners(port: int) -> list[str]:
+    """Local addresses (hex, as in /proc/net/tcp*) in LISTEN state on ``port``."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hexport = local.split(":")
+            if int(hexport, 16) == port and state == "0A":
+                found.append(addr)
+    return found
+
+
+def test_loopback_listens_only_on_127_0_0_1(login: Login) -> None:
+    port = int(login.callback.split(":")[2].split("/")[0])
+    assert _listeners(port) == ["0100007F"]  # 127.0.0.1, nothing else, no IPv6 wildcard
+    assert http_browser.browse(login.url).status_code == 200
+    assert login.finish()[0] == EXIT_OK
+
+
+def test_timeout_names_the_timeout(idp: IdP, tmp_path: Path) -> None:
+    argv = auth_argv(idp.issuer, "--no-exchange")
+    argv[argv.index("--timeout") + 1] = "1s"
+    r = run_cli(*argv, env={"TEST_BROWSER_RECORD": str(tmp_path / "url.txt")})
+    assert r.returncode == EXIT_ERROR
+    assert "no login response arrived within 1s (--timeout)" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_busy_port_names_the_port(idp: IdP) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        argv = auth_argv(idp.issuer, "--no-exchange")
+        argv[argv.index("--port") + 1] = str(port)
+        r = run_cli(*argv)
+    assert r.returncode == EXIT_ERROR
+    assert f"port {port} on 127.0.0.1 is already in use" in r.stderr and "--port 0" in r.stderr
+
+
+def test_discovery_unreachable_names_the_url() -> None:
+    authority = f"http://127.0.0.1:{free_port()}"
+    r = run_cli(*auth_argv(authority, "--no-exchange"))
+    assert r.returncode == EXIT_UNREACHABLE
+    assert f"{authority}/.well-known/openid-configuration" in r.stderr
+
+
+class _Html(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html>not discovery</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a: object) -> None:
+        pass
+
+
+def test_discovery_not_json_names_the_url() -> None:
+    with http_server(_Html) as authority:
+        r = run_cli(*auth_argv(authority, "--no-exchange"))
+    assert r.returncode == EXIT_ERROR
+    assert f"the discovery document at {authority}/.well-known/openid-configuration is not a JSON object" in r.stderr
+
+
+def test_discovery_with_another_issuer_names_the_url(idp: IdP) -> None:
+    authority = idp.issuer + "/"  # one byte off: the real IdP's issuer has no trailing slash
+    r = run_cli(*auth_argv(authority, "--no-exchange"))
+    assert r.returncode == EXIT_ERROR
+    assert f"{idp.issuer}/.well-known/openid-configuration names issuer '{idp.issuer}'" in r.stderr
+
+
+def test_corrupt_settings_file_is_reported_and_left_untouched(idp: IdP) -> None:
+    path = config_dir() / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    garbage = b'{"version": 1, "gateways": {oops'
+    path.write_bytes(garbage)
+    r = run_cli(*auth_argv(idp.issuer, "--no-exchange"))
+    assert r.returncode == EXIT_ERROR
+    assert str(path) in r.stderr and "Traceback" not in r.stderr
+    assert path.read_bytes() == garbage
+
+
+def test_failed_login_keeps_the_saved_settings_and_token(idp: IdP, tmp_path: Path) -> None:
+    ok = run_cli(*auth_argv(idp.issuer, "--no-exchange"))
+    assert ok.returncode == EXIT_OK, ok.stderr
+    settings, tokens = config_dir() / "settings.json", data_dir() / "tokens.json"
+    before = settings.read_bytes(), tokens.read_bytes()
+    # a new login that changes every setting, then fails at the IdP (denied)
+    denied = run_cli(
+        *auth_argv(idp.issuer, "--no-exchange", "--grant", "implicit", "--scope", "openid"),
+        env={"TEST_BROWSER_DENY": "1"},
+    )
+    assert denied.returncode == EXIT_ERROR and "access_denied" in denied.stderr
+    # and one that times out
+    argv = auth_argv(idp.issuer, "--no-exchange", "--grant", "implicit-id")
+    argv[argv.index("--timeout") + 1] = "1s"
+    timed_out = run_cli(*argv, env={"TEST_BROWSER_RECORD": str(tmp_path / "u.txt")})
+    assert timed_out.returncode == EXIT_ERROR
+    assert (settings.read_bytes(), tokens.read_bytes()) == before
