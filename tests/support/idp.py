@@ -161,6 +161,7 @@ def drive_login(
     """
     password = USERS.get(user, "") if password is None else password
     r = client.get(start_url)
+    denied = False
     for _ in range(25):
         if r.status_code in (302, 303):
             loc = up.urljoin(issuer + "/", r.headers["location"])
@@ -169,6 +170,8 @@ def drive_login(
             r = client.get(loc)
             continue
         html = r.text if r.status_code == 200 else ""
+        if denied:  # after Deny the device flow shows its code form again: that page is the answer
+            return r
         if 'id="login-form"' in html:
             f = parse_form(html, "login-form")
             data: dict[str, str] = {"username": user, "password": password}
@@ -177,6 +180,7 @@ def drive_login(
                 f, data = parse_form(html, "consent-form"), {}
             else:
                 f, data = parse_form(html, "abort-form"), {}
+                denied = True
         elif 'name="xsrf"' in html:
             f = parse_form(html)
             data = f["fields"]
