@@ -20,7 +20,7 @@ from typing import Any
 
 from faas_pro.iam.glob import Glob, is_literal
 
-__all__ = ["ALIASES", "OPERATORS", "Condition", "Test", "describe_value", "fold_case"]
+__all__ = ["ALIASES", "OPERATORS", "ClaimTest", "Condition", "describe_value", "fold_case"]
 
 OPERATORS = (
     "StringEqual",
@@ -70,7 +70,7 @@ def _values_text(values: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True)
-class Test:
+class ClaimTest:
     """One ``Operator: {jwt:<claim>: [values]}`` entry: the claim must match one of the values."""
 
     operator: str  # canonical name (aliases resolved)
@@ -149,7 +149,7 @@ def _like(values: tuple[str, ...]) -> Callable[[str], bool]:
 class Condition:
     """All tests must hold (AND); each test is an OR over its values."""
 
-    tests: tuple[Test, ...]
+    tests: tuple[ClaimTest, ...]
 
     def holds(self, claims: Mapping[str, Any]) -> bool:
         return all(t.holds(claims) for t in self.tests)

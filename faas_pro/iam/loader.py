@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from faas_pro.errors import FaasProError
 from faas_pro.iam import lint
-from faas_pro.iam.conditions import ALIASES, OPERATORS, Condition, Test
+from faas_pro.iam.conditions import ALIASES, OPERATORS, ClaimTest, Condition
 from faas_pro.iam.duration import DurationError, parse_duration
 from faas_pro.iam.engine import IamSet
 from faas_pro.iam.model import ACTION_WILDCARDS, ACTIONS, JwtIssuer, Policy, Problem, Resource, Role, Statement
@@ -100,6 +100,9 @@ def _documents(text: str) -> Iterator[tuple[int, Any]]:
         raise _YamlError(None, "invalid YAML: nested too deeply") from None
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+
+
 class _Walker:
     def __init__(self) -> None:
         import yaml
@@ -121,6 +124,8 @@ class _Walker:
                 return self._constructor.construct_object(node)
             except yaml.YAMLError as e:
                 raise _YamlError(line, f"invalid YAML value: {getattr(e, 'problem', None) or e}") from None
+        if node.tag not in _PLAIN_TAGS:
+            raise _YamlError(line, f"unsupported YAML tag {node.tag!r}")
         if isinstance(node, yaml.SequenceNode):
             seq = YSeq()
             seq.line, seq.lines = line, []
@@ -158,6 +163,8 @@ class _Doc:
     kind: str | None = None
     name: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # field path -> line, for set-wide checks
+    refs: list[tuple[str, str]] = field(default_factory=list)  # (field path, Policy name) a Role names
 
     def add(self, line: int | None, path: str | None, message: str, severity: Literal["error", "warning"]) -> None:
         text = f"{path}: {message}" if path else message
@@ -272,7 +279,7 @@ def _condition(doc: _Doc, parent: YMap, key: str, path: str, in_role: bool) -> C
     if not cond:
         doc.error(cond.line, path, "must not be empty (leave it out instead)")
         return None
-    tests: list[Test] = []
+    tests: list[ClaimTest] = []
     for op_name, body in cond.items():
         op_path = f"{path}.{op_name}"
         operator = ALIASES.get(op_name, op_name)
@@ -298,7 +305,7 @@ def _condition(doc: _Doc, parent: YMap, key: str, path: str, in_role: bool) -> C
                 for v, vline in values:
                     for message in lint.broad_pattern(claim_key[4:], v):
                         doc.warn(vline, claim_path, message)
-            tests.append(Test(operator, claim_key[4:], tuple(v for v, _ in values)))
+            tests.append(ClaimTest(operator, claim_key[4:], tuple(v for v, _ in values)))
     return Condition(tuple(tests)) if tests else None
 
 
@@ -322,6 +329,7 @@ def _parse_resource(pattern: str) -> str | None:
 
 def _jwt_issuer(doc: _Doc, name: str, spec: YMap) -> JwtIssuer | None:
     iss = _string(doc, spec, "iss", "spec.iss")
+    doc.lines["spec.iss"] = _line(spec, "iss")
     aud = _string_list(doc, spec, "aud", "spec.aud")
     expiry_text = spec.get("tokenExpiry", _DEFAULT_EXPIRY)
     expiry: int | None = None
@@ -407,6 +415,9 @@ def _policy(doc: _Doc, name: str, spec: YMap) -> Policy | None:
 
 def _role(doc: _Doc, name: str, spec: YMap) -> Role | None:
     policies = _string_list(doc, spec, "policy", "spec.policy")
+    for i, (pname, pline) in enumerate(policies or ()):
+        doc.lines[f"spec.policy[{i}]"] = pline
+        doc.refs.append((f"spec.policy[{i}]", pname))
     principal: tuple[str, ...] | None = None
     pmap = _mapping(doc, spec, "principal", "spec.principal", required=False)
     if pmap is not None:
@@ -456,6 +467,7 @@ def _object(doc: _Doc, value: Any) -> Any:
     name = None
     if meta is not None:
         name = _string(doc, meta, "name", "metadata.name")
+        doc.lines["metadata.name"] = _line(meta, "name")
         if name is not None and not _k8s_name(name):
             doc.error(
                 _line(meta, "name"),
@@ -563,7 +575,8 @@ def _cross_check(objects: list[tuple[_Doc, Any]]) -> list[Problem]:
     seen_iss: dict[str, _Doc] = {}
 
     def err(doc: _Doc, field: str | None, message: str, severity: Literal["error", "warning"] = "error") -> None:
-        problems.append(Problem(doc.file, doc.line, doc.kind, doc.name, field, message, severity))
+        line = doc.lines.get(field or "", doc.line)
+        problems.append(Problem(doc.file, line, doc.kind, doc.name, field, message, severity))
 
     for doc, obj in objects:
         if doc.kind and doc.name:
@@ -572,7 +585,7 @@ def _cross_check(objects: list[tuple[_Doc, Any]]) -> list[Problem]:
                 err(
                     doc,
                     "metadata.name",
-                    f"metadata.name: duplicate {doc.kind} name (first at {first.file}:{first.line})",
+                    f"metadata.name: duplicate {doc.kind} name (first at {first.file}:{first.lines['metadata.name']})",
                 )
         if isinstance(obj, JwtIssuer):
             first = seen_iss.setdefault(obj.iss, doc)
@@ -580,20 +593,20 @@ def _cross_check(objects: list[tuple[_Doc, Any]]) -> list[Problem]:
                 err(
                     doc,
                     "spec.iss",
-                    f"spec.iss: {obj.iss!r} is already used by {first.kind}/{first.name} ({first.file}:{first.line})",
+                    f"spec.iss: {obj.iss!r} is already used by {first.kind}/{first.name} "
+                    f"({first.file}:{first.lines['spec.iss']})",
                 )
     policy_names = {d.name for d, o in objects if d.kind == "Policy"}
     used: set[str] = set()
     issuer_count = sum(1 for d, _ in objects if d.kind == "JwtIssuer")
     for doc, obj in objects:
-        if not isinstance(obj, Role):
-            continue
-        used.update(obj.policies)
-        for name in obj.policies:
+        for path, name in doc.refs:
+            used.add(name)
             if name not in policy_names:
-                err(doc, "spec.policy", f"spec.policy: no Policy named {name!r}")
-        for message in lint.role_issuer(obj, issuer_count):
-            err(doc, "spec.condition", message, "warning")
+                err(doc, path, f"{path}: no Policy named {name!r}")
+        if isinstance(obj, Role):
+            for message in lint.role_issuer(obj, issuer_count):
+                err(doc, "spec.condition", message, "warning")
     roles_seen = any(d.kind == "Role" for d, _ in objects)
     for doc, obj in objects:
         if isinstance(obj, Policy) and roles_seen and obj.name not in used:
