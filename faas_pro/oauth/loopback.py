@@ -273,7 +273,10 @@ class LoopbackReceiver:
         server.receiver = self
         self._server = server
         self.port = server.server_port
-        self._thread = threading.Thread(target=server.serve_forever, name="faas-pro-loopback", daemon=True)
+        # a short poll interval: close() (shutdown) waits for the loop to notice, up to one interval
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="faas-pro-loopback", daemon=True
+        )
         self._thread.start()
 
     def deliver(self, query: str) -> tuple[int, str, str, str]:
