@@ -281,6 +281,13 @@ def build_app(gw: Gateway) -> Starlette:
         gw.exchanger = Exchanger(gw.issuer_url, gw.signer, gw.iam.get, gw.keys, gw.clock, gw.log)
         audit_client: httpx.AsyncClient | None = None
         task: asyncio.Task[None] | None = None
+
+        async def poll_iam() -> None:  # edits are picked up (and logged) even without traffic
+            while True:
+                await asyncio.sleep(1.0)
+                gw.iam.get()
+
+        poller = asyncio.create_task(poll_iam())
         if gw.outbox is not None and gw.audit_webhook and gw.audit_secret is not None:
             audit_client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=5.0)
             gw.deliverer = Deliverer(gw.outbox, audit_client, gw.audit_webhook, gw.audit_secret, gw.log)
@@ -288,10 +295,11 @@ def build_app(gw: Gateway) -> Starlette:
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+            for t in (task, poller):
+                if t is not None:
+                    t.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await t
             await fetch_client.aclose()
             if audit_client is not None:
                 await audit_client.aclose()
