@@ -137,7 +137,8 @@ def test_auth_file_formats(tmp_path: Path) -> None:
     cfg = tmp_path / "config.yml"
     token = base64.b64encode(b"admin:secret").decode()
     cfg.write_text(
-        f"auths:\n- gateway: http://other:8080\n  auth: basic\n  token: eA==\n- gateway: http://GW:8080/\n  auth: basic\n  token: {token}\n"
+        "auths:\n- gateway: http://other:8080\n  auth: basic\n  token: eA==\n"
+        f"- gateway: http://GW:8080/\n  auth: basic\n  token: {token}\n"
     )
     assert read_upstream_auth(cfg, "http://gw:8080") == ("admin", "secret")
     bad = tmp_path / "bad"
