@@ -298,3 +298,23 @@ def test_ready_line_and_clean_stop(tmp_path: Path, gateway_key: Path, sig: int) 
         code = s.stop(sig)
     assert code == 0, s.stderr()
     assert "stopped" in s.stderr() and "Traceback" not in s.stderr()
+
+
+def test_key_rotation_overlap(tmp_path: Path, gateway_key: Path) -> None:
+    from faas_pro.server.signing import Signer, load_key
+    from tests.integration.server_fixtures import keygen
+
+    new_key = keygen(tmp_path / "new.pem")
+    old = Signer(load_key(gateway_key))
+    (tmp_path / "iam").mkdir()
+    (tmp_path / "iam" / "p.yaml").write_text(policy_yaml("admin", ["*"], ["*"]))
+    now = int(time.time())
+    claims = {"iss": GATEWAY, "aud": GATEWAY, "sub": "fed:x", "policy": ["admin"], "iat": now, "exp": now + 600}
+    old_token = old.sign(claims)
+    args = serve_args(tmp_path / "iam", new_key, tmp_path / "s", GATEWAY, "--previous-issuer-key", str(gateway_key))
+    with running(args) as s:
+        kids = [k["kid"] for k in httpx.get(s.url + "/.well-known/jwks.json").json()["keys"]]
+        assert kids == [load_key(new_key).kid, old.current.kid]
+        assert httpx.get(s.url + "/system/namespaces", headers=bearer(old_token)).status_code == 200
+    with running(serve_args(tmp_path / "iam", new_key, tmp_path / "s", GATEWAY)) as s2:
+        assert httpx.get(s2.url + "/system/namespaces", headers=bearer(old_token)).status_code == 401
