@@ -81,8 +81,9 @@ def _documents(text: str) -> Iterator[tuple[int, Any]]:
     """Yield (line, value) for each non-empty document; raise _YamlError on bad YAML."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes, ~10x faster
     try:
-        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
+        for node in yaml.compose_all(text, Loader=loader):
             if node is None:
                 continue
             walker = _Walker()
