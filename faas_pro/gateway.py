@@ -72,12 +72,16 @@ class GatewayClient:
     def list_namespaces(self) -> list[str]:
         data = self._get_json("/system/namespaces")
         if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
-            raise FaasProError(f"{self.gateway} answered /system/namespaces with something other than a list of names")
+            raise FaasProError(
+                f"{self.gateway} answered /system/namespaces (status 200) with something other than a list of names"
+            )
         return data
 
     def list_functions(self, namespace: str | None = None) -> list[dict[str, Any]]:
         params = {"namespace": namespace} if namespace else None
         data = self._get_json("/system/functions", params)
         if not isinstance(data, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in data):
-            raise FaasProError(f"{self.gateway} answered /system/functions with something other than a function list")
+            raise FaasProError(
+                f"{self.gateway} answered /system/functions (status 200) with something other than a function list"
+            )
         return data

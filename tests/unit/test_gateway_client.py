@@ -81,7 +81,7 @@ def test_success_sends_the_bearer_token_to_the_gateway_only() -> None:
         (
             httpx.Response(200, json={"namespaces": []}),
             EXIT_ERROR,
-            f"{GW} answered /system/namespaces with something other than a list of names",
+            f"{GW} answered /system/namespaces (status 200) with something other than a list of names",
         ),
     ],
     ids=["401", "403-text", "403-json", "500", "502-html", "302", "200-html", "200-empty", "200-bad-json", "200-shape"],
