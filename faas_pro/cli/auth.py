@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from faas_pro.cli._common import GATEWAY_HELP, deps_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from faas_pro.usecases.login import LoginOutput
 
 
 def auth(
@@ -41,8 +45,32 @@ def auth(
     timeout: str | None = typer.Option(None, "--timeout", help="How long to wait for the login (default 5m)."),
     ca_file: Path | None = typer.Option(None, "--ca-file", help="CA bundle for TLS to the IdP and gateway."),
     tls_no_verify: bool = typer.Option(False, "--tls-no-verify", help="Do not verify TLS (dangerous)."),
+    token: str | None = typer.Option(
+        None, "--token", help="Exchange this JWT (visible in argv: prefer --token-file or --token-env)."
+    ),
+    token_file: Path | None = typer.Option(None, "--token-file", help="Exchange the JWT in this file."),
+    token_env: str | None = typer.Option(
+        None, "--token-env", help="Exchange the JWT in this variable (--ci gitlab: default FAAS_PRO_ID_TOKEN)."
+    ),
+    ci: str | None = typer.Option(None, "--ci", help="github, gitlab or auto: exchange the CI job's OIDC token."),
+    refresh: bool | None = typer.Option(
+        None,
+        "--refresh/--no-refresh",
+        help="Ask for offline_access and renew with the refresh token (default: when the IdP offers it).",
+        show_default=False,
+    ),
+    faas_cli_config: bool | None = typer.Option(
+        None,
+        "--faas-cli-config/--no-faas-cli-config",
+        help="Also write the OpenFaaS token into faas-cli's config.yml (OPENFAAS_CONFIG, ~/.openfaas).",
+        show_default=False,
+    ),
 ) -> None:
-    """Log in with your identity provider in a browser, exchange the token, save it."""
+    """Log in with your identity provider, exchange the token, save it.
+
+    A browser (code, implicit), another device (device_code), a client secret (client_credentials),
+    a saved refresh token (no browser), or a token you already have (--token-file, --ci).
+    """
     from faas_pro.usecases.login import LoginInput, login
 
     deps = deps_of(ctx)
@@ -66,16 +94,45 @@ def auth(
             timeout=timeout,
             ca_file=ca_file,
             tls_no_verify=tls_no_verify,
+            token=token,
+            token_file=token_file,
+            token_env=token_env,
+            ci=ci,
+            refresh=refresh,
+            faas_cli_config=faas_cli_config,
         ),
         deps,
     )
     for note in out.notes:
         deps.warn(note)
+    if out.how == "refreshed":
+        deps.warn("Renewed the login with the saved refresh token (no browser needed).")
+    elif out.how == "reused":
+        deps.warn("Another faas-pro run renewed this login while this one waited; using its tokens.")
     who = out.display_name or out.subject
     what = "exchanged for an OpenFaaS token" if out.exchanged else "identity provider token saved"
     deps.warn(f"Logged in as {who} ({out.issuer}); {what} for {out.gateway} [{out.saved_backend}].")
+    if out.exchanged:
+        deps.warn(_granted(out, deps.clock()))
+    if out.faas_cli_config:
+        deps.warn(f"Wrote the token for {out.gateway} into faas-cli's config {out.faas_cli_config}.")
     if out.token is not None:
         print(out.token, file=deps.stdout, flush=True)
     if out.pretty is not None:
         deps.warn("The decoded token below is UNVERIFIED (printed as it is, not checked).")
         print(out.pretty, file=deps.stdout, flush=True)
+
+
+def _granted(out: LoginOutput, now: float) -> str:
+    """``OpenFaaS token for fed:…: policies a, b; expires 2025-01-01T10:00:00Z (in 29m59s).``"""
+    import time
+
+    policies = ", ".join(out.policies) or "(none)"
+    expires = "no expiry"
+    if out.expires_at is not None:
+        left = max(0, int(out.expires_at - now))
+        h, rest = divmod(left, 3600)
+        m, sec = divmod(rest, 60)
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(out.expires_at))
+        expires = f"expires {when} (in {f'{h}h' if h else ''}{m}m{sec:02d}s)"
+    return f"OpenFaaS token for {out.openfaas_subject or '(no subject)'}: policies {policies}; {expires}."

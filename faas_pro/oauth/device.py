@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from faas_pro.errors import FaasProError, Unreachable
-from faas_pro.oauth.client_credentials import (
+from faas_pro.oauth.duration import format_duration
+from faas_pro.oauth.fetch import request_json
+from faas_pro.oauth.token_endpoint import (
     TokenEndpointError,
     audience_fields,
     client_auth,
@@ -27,8 +29,6 @@ from faas_pro.oauth.client_credentials import (
     oauth_error,
     post_token,
 )
-from faas_pro.oauth.duration import format_duration
-from faas_pro.oauth.fetch import request_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx

@@ -7,7 +7,7 @@ so the subject token never travels to another origin).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from faas_pro.errors import FaasProError
 from faas_pro.oauth.fetch import one_line, request_json
@@ -59,3 +59,33 @@ def exchange(client: httpx.Client, gateway: str, subject_token: str) -> Exchange
         raise FaasProError(f"the gateway {gateway} returned a token that is not a JWT: {e.reason}") from e
     expires = r.body.get("expires_in") if isinstance(r.body, dict) else None
     return Exchanged(token, expires if isinstance(expires, int) and not isinstance(expires, bool) else None)
+
+
+def verify_gateway_token(client: httpx.Client, gateway: str, token: str, now: float) -> dict[str, Any]:
+    """The verified claims of an OpenFaaS token, checked against the gateway's own published keys.
+
+    Both documents come from the gateway's own origin (``{gateway}/.well-known/…``): the discovery
+    document only names the ``issuer`` (the gateway's public URL, which may differ from the URL it is
+    reached at); its ``jwks_uri`` is not followed, so no key ever comes from elsewhere. The token must
+    be ``typ: at+jwt``, ES256, with ``iss`` = ``aud`` = that issuer (DESIGN §3).
+    """
+    from faas_pro import tokens
+
+    base = gateway.rstrip("/")
+    hint = "nothing was saved; is this a faas-pro gateway?"
+    url = base + "/.well-known/openid-configuration"
+    r = request_json(client, "GET", url, what="the gateway's discovery document")
+    issuer = r.body.get("issuer") if r.status == 200 and isinstance(r.body, dict) else None
+    if not isinstance(issuer, str) or not issuer:
+        raise FaasProError(f"cannot verify the OpenFaaS token: no issuer in {url} (HTTP {r.status})", hint)
+    jwks_url = base + "/.well-known/jwks.json"
+    r = request_json(client, "GET", jwks_url, what="the gateway's key set")
+    if r.status != 200 or not isinstance(r.body, dict) or not isinstance(r.body.get("keys"), list):
+        raise FaasProError(f"cannot verify the OpenFaaS token: {jwks_url} is not a JWKS (HTTP {r.status})", hint)
+    opts = tokens.VerifyOptions(issuer=issuer, audiences=(issuer,), algorithms=("ES256",), typ=("at+jwt",))
+    try:
+        return tokens.verify(token, tokens.jwks_lookup(r.body), opts, now)
+    except tokens.TokenError as e:
+        raise FaasProError(
+            f"the OpenFaaS token from {gateway} does not verify against its keys: {e.reason}", "nothing was saved"
+        ) from None

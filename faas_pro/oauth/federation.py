@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
-from faas_pro.errors import FaasProError, Unreachable, UsageError
-from faas_pro.oauth.client_credentials import read_small_file, redact
+from faas_pro.errors import FaasProError, UsageError
+from faas_pro.oauth.client_credentials import read_small_file
 from faas_pro.oauth.discovery import is_loopback_host
 from faas_pro.oauth.duration import format_duration
-from faas_pro.oauth.fetch import one_line
+from faas_pro.oauth.fetch import one_line, request_json
+from faas_pro.oauth.token_endpoint import redact
 from faas_pro.tokens import TokenError, decode_unverified, is_expired
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,7 +120,15 @@ def github_actions_token(http: httpx.Client, env: Mapping[str, str], audience: s
     sep = "" if base.endswith(("?", "&")) else ("&" if p.query else "?")
     url = f"{base}{sep}audience={quote(audience, safe='')}"
     where = f"the GitHub Actions token service at {one_line(base)} ({GITHUB_URL_VAR})"
-    status, body = _get_json(http, url, request_token, where)
+    r = request_json(
+        http,
+        "GET",
+        url,
+        what=f"the GitHub Actions token service ({GITHUB_URL_VAR})",
+        headers={"Authorization": f"Bearer {request_token}"},
+        cap=MAX_ANSWER_BYTES,
+    )
+    status, body = r.status, r.body
     if status != 200:
         detail = ""
         if isinstance(body, dict):
@@ -131,32 +140,3 @@ def github_actions_token(http: httpx.Client, env: Mapping[str, str], audience: s
         raise FaasProError(f"{where} answered without a token (no JSON 'value')")
     check_jwt(value, f"from {where}")
     return value
-
-
-def _get_json(http: httpx.Client, url: str, bearer: str, where: str) -> tuple[int, Any]:
-    """GET with a bearer token, no redirects, at most MAX_ANSWER_BYTES read; (status, JSON or None)."""
-    import json
-
-    import httpx
-
-    try:
-        with http.stream(
-            "GET",
-            url,
-            headers={"Authorization": f"Bearer {bearer}", "Accept": "application/json"},
-            follow_redirects=False,
-        ) as r:
-            raw = bytearray()
-            for chunk in r.iter_bytes():
-                raw += chunk
-                if len(raw) > MAX_ANSWER_BYTES:
-                    raise FaasProError(f"{where} answered more than {MAX_ANSWER_BYTES // 1024} KiB; refusing it")
-            status = r.status_code
-    except httpx.TimeoutException:
-        raise Unreachable(f"timed out talking to {where}") from None
-    except httpx.TransportError as e:
-        raise Unreachable(f"cannot reach {where}: {one_line(redact(str(e), [bearer])) or type(e).__name__}") from None
-    try:
-        return status, json.loads(bytes(raw).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return status, None

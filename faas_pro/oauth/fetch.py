@@ -37,12 +37,14 @@ def request_json(
     what: str,
     data: dict[str, str] | None = None,
     auth: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
     cap: int = MAX_JSON_BYTES,
 ) -> JsonResponse:
     """Send one request (never following redirects) and parse a JSON body of at most ``cap`` bytes.
 
     Connection failures raise ``Unreachable`` naming ``what`` and the URL; an oversized body raises
     ``FaasProError``. A body that is not JSON gives ``body=None`` so callers can word the error.
+    ``headers`` (e.g. a bearer token) go to ``url`` only: no redirect is ever followed.
     """
     import httpx
 
@@ -52,7 +54,7 @@ def request_json(
             url,
             data=data,
             auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", **(headers or {})},
             follow_redirects=False,
         ) as r:
             chunks: list[bytes] = []

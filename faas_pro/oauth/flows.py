@@ -12,19 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from faas_pro.errors import FaasProError
 from faas_pro.oauth.discovery import Discovery
-from faas_pro.oauth.fetch import one_line, request_json
 from faas_pro.oauth.pkce import AuthRequestSecrets
+from faas_pro.oauth.token_endpoint import client_auth, post_token
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
 BROWSER_GRANTS = ("code", "implicit", "implicit-id")
 OTHER_GRANTS = ("device_code", "client_credentials")
+GRANTS = BROWSER_GRANTS + OTHER_GRANTS
+REFRESHABLE_GRANTS = (*BROWSER_GRANTS, "device_code")  # a person logged in: a refresh token is worth keeping
 DEFAULT_SCOPES = ("openid", "profile", "email")
 RESPONSE_TYPES = {"code": "code", "implicit": "id_token token", "implicit-id": "id_token"}
 REQUIRED_PARAMS = {"code": ("code",), "implicit": ("id_token", "access_token"), "implicit-id": ("id_token",)}
 ID_TOKEN_ALGS = ("ES256", "RS256", "PS256")  # what faas_pro.tokens.verify can check
-MAX_TOKEN_RESPONSE = 256 * 1024
 
 
 def authorize_url(
@@ -68,14 +69,6 @@ def authorize_url(
     return str(url), mode
 
 
-def _token_error(status: int, body: Any, url: str) -> FaasProError:
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        desc = body.get("error_description")
-        text = one_line(body["error"]) + (f": {one_line(desc)}" if isinstance(desc, str) and desc else "")
-        return FaasProError(f"the identity provider refused the token request: {text}")
-    return FaasProError(f"the identity provider's token endpoint {url} answered HTTP {status}")
-
-
 def redeem_code(
     client: httpx.Client,
     disc: Discovery,
@@ -89,44 +82,29 @@ def redeem_code(
     """POST the code to the token endpoint (no redirects, capped); the raw token response."""
     if disc.token_endpoint is None:
         raise FaasProError(f"the identity provider {disc.issuer} has no token_endpoint for --grant code")
+    fields, auth = client_auth(disc.raw, client_id, client_secret)
     data = {
+        **fields,
         "grant_type": "authorization_code",
         "code": code,
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
     }
-    auth = None
-    if client_secret is None:
-        data["client_id"] = client_id
-    elif "client_secret_basic" in disc.token_auth_methods or not disc.token_auth_methods:
-        from urllib.parse import quote
-
-        # RFC 6749 §2.3.1: form-encode id and secret before Basic
-        auth = (quote(client_id, safe=""), quote(client_secret, safe=""))
-    else:
-        data["client_id"], data["client_secret"] = client_id, client_secret
-    r = request_json(
-        client,
-        "POST",
-        disc.token_endpoint,
-        what="the identity provider's token endpoint",
-        data=data,
-        auth=auth,
-        cap=MAX_TOKEN_RESPONSE,
+    return post_token(
+        client, disc.token_endpoint, data, auth, what="the identity provider's token endpoint", secrets=[client_secret]
     )
-    if r.status != 200:
-        raise _token_error(r.status, r.body, disc.token_endpoint)
-    if not isinstance(r.body, dict):
-        raise FaasProError(f"the identity provider's token endpoint {disc.token_endpoint} did not answer JSON")
-    return r.body
 
 
 @dataclass(frozen=True)
 class IdpTokens:
-    """Tokens from the IdP after checking. ``access_verified``: a JWT that verified against the JWKS."""
+    """Tokens from the IdP after checking. ``access_verified``: a JWT that verified against the JWKS.
 
-    id_token: str
-    id_claims: dict[str, Any]
+    ``claims`` are the verified ID token's claims, or those of the verified access token when the
+    grant gives no ID token (client credentials; a refresh answer without one).
+    """
+
+    id_token: str | None
+    claims: dict[str, Any]
     access_token: str | None = None
     access_verified: bool = False
     access_note: str = ""
@@ -134,15 +112,20 @@ class IdpTokens:
 
     def subject_token(self, grant: str) -> str:
         """What the exchange sends: the access token when it is a verified JWT, else the ID token."""
-        if grant != "implicit-id" and self.access_token and self.access_verified:
+        if self.access_token and self.access_verified and (grant != "implicit-id" or not self.id_token):
             return self.access_token
-        return self.id_token
+        if self.id_token:
+            return self.id_token
+        raise FaasProError(
+            f"the identity provider's access token cannot be exchanged: {self.access_note or 'it did not verify'}",
+            "use --no-exchange, or ask the IdP for JWT access tokens (e.g. with --audience)",
+        )
 
     def printed_token(self, grant: str) -> str:
         """``--no-exchange --print-token``: the access token (the ID token for implicit-id)."""
-        if grant == "implicit-id" or not self.access_token:
+        if self.id_token and (grant == "implicit-id" or not self.access_token):
             return self.id_token
-        return self.access_token
+        return self.access_token or ""
 
 
 def _str_field(raw: dict[str, Any], key: str) -> str | None:
@@ -166,37 +149,44 @@ def check_tokens(
     raw: dict[str, Any],
     *,
     client_id: str,
-    nonce: str,
+    nonce: str | None,
     now: float,
+    id_token_required: bool = True,
 ) -> IdpTokens:
-    """Verify the ID token (and, as far as possible, a JWT access token) before anything is used."""
+    """Verify the ID token (and, as far as possible, a JWT access token) before anything is used.
+
+    ``nonce`` None: none was sent (device code, refresh). Without ``id_token_required`` a missing
+    ID token is allowed (client credentials, refresh) and the verified access token's claims count.
+    """
     from faas_pro import tokens
 
     id_token = _str_field(raw, "id_token")
-    if id_token is None:
+    if id_token is None and id_token_required:
         raise FaasProError("the identity provider returned no id_token", "include the openid scope")
     access_token = _str_field(raw, "access_token")
     keys = tokens.jwks_lookup(jwks)
-    opts = tokens.VerifyOptions(
-        issuer=disc.issuer,
-        audiences=(client_id,),
-        algorithms=id_token_algorithms(disc),
-        reject_typ=("at+jwt",),
-        nonce=nonce,
-    )
-    try:
-        claims = tokens.verify(id_token, keys, opts, now)
-    except tokens.TokenError as e:
-        raise FaasProError(f"the ID token from {disc.issuer} was refused: {e.reason}") from e
-    at_hash = claims.get("at_hash")
-    if access_token and at_hash is not None:  # OIDC Core §3.2.2.9 (required in the implicit flow)
-        _check_at_hash(id_token, access_token, at_hash)
-    verified, note = False, ""
+    claims: dict[str, Any] = {}
+    if id_token is not None:
+        opts = tokens.VerifyOptions(
+            issuer=disc.issuer,
+            audiences=(client_id,),
+            algorithms=id_token_algorithms(disc),
+            reject_typ=("at+jwt",),
+            nonce=nonce,
+        )
+        try:
+            claims = tokens.verify(id_token, keys, opts, now)
+        except tokens.TokenError as e:
+            raise FaasProError(f"the ID token from {disc.issuer} was refused: {e.reason}") from e
+        at_hash = claims.get("at_hash")
+        if access_token and at_hash is not None:  # OIDC Core §3.2.2.9 (required in the implicit flow)
+            _check_at_hash(id_token, access_token, at_hash)
+    verified, note, access_claims = False, "", dict[str, Any]()
     if access_token:
-        verified, note = _check_access_token(access_token, keys, disc, now)
+        verified, note, access_claims = _check_access_token(access_token, keys, disc, now)
     return IdpTokens(
         id_token=id_token,
-        id_claims=claims,
+        claims=claims if id_token is not None else access_claims,
         access_token=access_token,
         access_verified=verified,
         access_note=note,
@@ -206,7 +196,7 @@ def check_tokens(
 
 def require_at_hash(tok: IdpTokens) -> None:
     """The implicit ``id_token token`` response must bind the access token to the ID token."""
-    if tok.access_token and "at_hash" not in tok.id_claims:
+    if tok.access_token and "at_hash" not in tok.claims:
         raise FaasProError("the ID token has no at_hash for the access token (implicit flow); refusing both")
 
 
@@ -221,16 +211,16 @@ def _check_at_hash(id_token: str, access_token: str, at_hash: object) -> None:
         raise FaasProError("the ID token's at_hash does not match the access token; refusing both")
 
 
-def _check_access_token(access_token: str, keys: Any, disc: Discovery, now: float) -> tuple[bool, str]:
+def _check_access_token(access_token: str, keys: Any, disc: Discovery, now: float) -> tuple[bool, str, dict[str, Any]]:
     """A JWT access token may be meant for another audience: check signature, issuer and expiry only.
 
-    Returns (verified, note). An opaque or unverifiable access token is kept as an opaque string
-    and never trusted (the exchange then sends the verified ID token instead).
+    Returns (verified, note, claims). An opaque or unverifiable access token is kept as an opaque
+    string and never trusted (the exchange then sends the verified ID token instead).
     """
     from faas_pro import tokens
 
     if access_token.count(".") != 2:
-        return False, "the access token is opaque (not a JWT)"
+        return False, "the access token is opaque (not a JWT)", {}
     try:
         _, payload = tokens.decode_unverified(access_token)
         aud = payload.get("aud")
@@ -240,7 +230,7 @@ def _check_access_token(access_token: str, keys: Any, disc: Discovery, now: floa
             audiences=tuple(a for a in audiences if isinstance(a, str)),
             required=("iss", "exp", "iat"),
         )
-        tokens.verify(access_token, keys, opts, now)
+        claims = tokens.verify(access_token, keys, opts, now)
     except tokens.TokenError as e:
-        return False, f"the access token is a JWT that does not verify against {disc.issuer}'s keys ({e.reason})"
-    return True, ""
+        return False, f"the access token is a JWT that does not verify against {disc.issuer}'s keys ({e.reason})", {}
+    return True, "", claims

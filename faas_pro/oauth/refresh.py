@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from faas_pro.errors import AuthRequired
-from faas_pro.oauth.client_credentials import TokenEndpointError, client_auth, endpoint, post_token
+from faas_pro.oauth.token_endpoint import TokenEndpointError, client_auth, endpoint, post_token
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx

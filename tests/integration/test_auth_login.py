@@ -153,7 +153,7 @@ def test_client_secret_on_argv_warns_and_is_never_saved(idp: IdP) -> None:
     assert "--client-secret on the command line is visible" in r.stderr
     # faas-cli is a public client: the IdP refuses client authentication it did not register
     assert r.returncode == EXIT_ERROR
-    assert "the identity provider refused the token request: invalid_client" in r.stderr
+    assert "the identity provider's token endpoint refused the request: invalid_client" in r.stderr
     assert secret not in r.stderr and secret not in r.stdout
     for d in (config_dir(), data_dir()):
         for f in d.rglob("*") if d.exists() else []:

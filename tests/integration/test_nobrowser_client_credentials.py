@@ -12,12 +12,8 @@ import httpx
 import pytest
 
 from faas_pro.errors import FaasProError, UsageError
-from faas_pro.oauth.client_credentials import (
-    TokenEndpointError,
-    client_auth,
-    client_credentials,
-    read_client_secret,
-)
+from faas_pro.oauth.client_credentials import client_credentials, read_client_secret
+from faas_pro.oauth.token_endpoint import TokenEndpointError, client_auth
 from faas_pro.tokens import VerifyOptions, jwks_lookup, verify
 from tests.support.idp import IdP, start_idp
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from faas_pro.errors import FaasProError, Unreachable
-from faas_pro.oauth.client_credentials import TokenEndpointError
+from faas_pro.oauth.token_endpoint import TokenEndpointError
 from faas_pro.oauth.device import DEFAULT_INTERVAL, DevicePrompt, device_login
 
 

@@ -1,0 +1,82 @@
+"""``--faas-cli-config``: put the OpenFaaS token into faas-cli's own ``config.yml`` so that plain
+``faas-cli`` talks to the gateway with it.
+
+faas-cli's format (``config/config_file.go``): ``auths: [{gateway, auth, token}]`` with
+``auth: oauth2`` for bearer tokens, one entry per gateway matched by the exact URL string. The
+directory is ``OPENFAAS_CONFIG``, else ``~/.openfaas``. Every other entry, every other key of our
+entry (faas-cli's ``options``) and every other top-level key are kept. A file that is not such YAML is
+reported with its path and left alone. The write is atomic (temp file + rename), mode 0600, in a
+0700 directory, and refuses symlinks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from faas_pro.errors import FaasProError
+
+CONFIG_ENV = "OPENFAAS_CONFIG"
+FILE_NAME = "config.yml"
+MAX_BYTES = 1024 * 1024
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    base = env.get(CONFIG_ENV) or str(Path(env.get("HOME") or Path.home()) / ".openfaas")
+    return Path(base).expanduser() / FILE_NAME
+
+
+def _load(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if path.is_symlink():
+        raise FaasProError(f"refusing to use {path}: it is a symbolic link")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise FaasProError(f"cannot read faas-cli's config {path}: {e.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise FaasProError(f"faas-cli's config {path} is larger than 1 MiB (left untouched)")
+    try:
+        doc = yaml.safe_load(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, yaml.YAMLError):
+        doc = None
+    auths = doc.get("auths", []) if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not isinstance(auths, list) or not all(isinstance(a, dict) for a in auths):
+        raise FaasProError(f"{path} is not a faas-cli config file (left untouched)", "fix it or move it away")
+    return doc
+
+
+def write_token(env: Mapping[str, str], gateway: str, token: str) -> Path:
+    """Create or replace the ``auth: oauth2`` entry for ``gateway``; returns the file written."""
+    import yaml
+
+    from faas_pro.storage._files import ensure_private_dir
+
+    path = config_path(env)
+    doc = _load(path)
+    auths: list[dict[str, Any]] = list(doc.get("auths") or [])
+    mine = next((a for a in auths if a.get("gateway") == gateway), None)
+    if mine is None:
+        auths.append({"gateway": gateway, "auth": "oauth2", "token": token})
+    else:
+        mine.update(auth="oauth2", token=token)
+    doc["auths"] = auths
+    text = yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise FaasProError(f"cannot write faas-cli's config {path}: {e.strerror}") from None
+    return path
