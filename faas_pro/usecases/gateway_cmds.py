@@ -143,6 +143,12 @@ def _duration(seconds: int) -> str:
     return f"in {h}h{m:02d}m" if h else f"in {m}m{s:02d}s"
 
 
+def expiry_text(exp: float, now: float) -> str:
+    """``2024-05-01T10:20:30Z (in 29m57s)``, or ``… (expired)`` from ``exp - 10 s`` on: one wording for
+    ``status`` and for ``auth``'s report."""
+    return f"{_iso(exp)} ({'expired' if now >= exp - SKEW else _duration(int(exp - now))})"
+
+
 def render_status(st: Status) -> str:
     rows = [("Gateway", st.gateway)]
     if st.logged_in:
