@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from faas_pro import strictjson
 from faas_pro.errors import FaasProError
 
 MAX_TOKEN_BYTES = 16384
@@ -39,7 +40,6 @@ _MAX_TIME = 1e11  # year ~5138: anything larger is not a timestamp
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 # kid: printable, no spaces or quotes; base64 (+/=) and base64url, dots and colons allowed, no ".."
 _KID = re.compile(r"[A-Za-z0-9._~:+/=-]{1,128}")
-_BOM = b"\xef\xbb\xbf"
 
 KeyLookup = Callable[[str | None], Any | None]
 
@@ -55,19 +55,6 @@ class TokenError(FaasProError):
 # --------------------------------------------------------------------------- strict parsing
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise TokenError(f"duplicate JSON key {k[:40]!r}")
-        out[k] = v
-    return out
-
-
-def _no_constants(name: str) -> Any:
-    raise TokenError(f"non-standard JSON number {name}")
-
-
 def _b64decode(segment: str, what: str) -> bytes:
     if not _B64URL.fullmatch(segment):
         raise TokenError(f"{what} is not unpadded base64url")
@@ -80,21 +67,10 @@ def _b64decode(segment: str, what: str) -> bytes:
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    if raw.startswith(_BOM):
-        raise TokenError(f"{what} starts with a byte order mark")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise TokenError(f"{what} is not UTF-8") from e
-    try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except TokenError:
-        raise
-    except (ValueError, RecursionError) as e:  # JSONDecodeError, int too long, nesting too deep
-        raise TokenError(f"{what} is not valid JSON") from e
-    if not isinstance(value, dict):
-        raise TokenError(f"{what} is not a JSON object")
-    return value
+        return strictjson.loads_object(raw)
+    except strictjson.StrictJSONError as e:
+        raise TokenError(f"{what} {e}") from e
 
 
 @dataclass(frozen=True)

@@ -99,11 +99,11 @@ def parse_form(raw: bytes, query: str) -> dict[str, str]:
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    from faas_pro.server.issuers import _strict_json
+    from faas_pro import strictjson
 
     try:
-        doc = _strict_json(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = strictjson.loads(raw)
+    except strictjson.StrictJSONError:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(doc, dict):
         raise BadRequest("the body must be a JSON object")

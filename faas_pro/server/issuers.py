@@ -16,10 +16,11 @@ Rules (SECURITY 2, 6, 10; DESIGN §4, §6):
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from faas_pro import strictjson
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -51,21 +52,6 @@ class _State:
     last_error: str | None = None
     generation: int = 0
     fetches: int = 0
-
-
-def _strict_json(raw: bytes) -> Any:
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in items:
-            if k in out:
-                raise ValueError(f"duplicate key {k!r}")
-            out[k] = v
-        return out
-
-    def no_const(name: str) -> Any:
-        raise ValueError(f"invalid constant {name}")
-
-    return json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_constant=no_const)
 
 
 class IssuerKeys:
@@ -158,9 +144,9 @@ class IssuerKeys:
         except httpx.HTTPError as e:
             raise IssuerError(f"cannot fetch {what}: {type(e).__name__}") from None
         try:
-            return _strict_json(bytes(buf))
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise IssuerError(f"{what} is not valid JSON") from None
+            return strictjson.loads(bytes(buf))
+        except strictjson.StrictJSONError as e:
+            raise IssuerError(f"{what} {e}") from None
 
     async def _fetch(self, issuer: JwtIssuer) -> dict[str, Any]:
         base = (issuer.iss_internal or issuer.iss).rstrip("/")
