@@ -225,10 +225,13 @@ def test_expired_token_is_caught_before_the_request_then_reauth_works(idp: IdP, 
     assert len(settled_calls(gw_short)) == seen  # nothing reached the gateway
 
     # re-auth with only -g: the saved settings (authority, client, port) are used again
-    again = run_cli("auth", "-g", gw_short.url, env={"BROWSER": HTTP_BROWSER})
+    again = run_cli("auth", "-g", gw_short.url, "--pretty", env={"BROWSER": HTTP_BROWSER})
     assert again.returncode == EXIT_OK, again.stderr
     new_token = _saved_token(gw_short.url)
     new = verify_gateway_token(gw_short, new_token, SHORT_ISSUER)
+    assert json.loads(again.stdout)["payload"] == new and new["policy"] == [
+        "staging-rw"
+    ]  # --pretty: the OpenFaaS token
     assert new["jti"] != old["jti"] and new["iat"] >= old["iat"]
     listed = run_in_process("list", "-g", gw_short.url, "-n", "staging", "-q", clock=lambda: float(new["iat"]))
     assert (listed.code, listed.stdout, listed.stderr) == (EXIT_OK, "", "")
