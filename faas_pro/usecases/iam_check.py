@@ -7,7 +7,6 @@ is a question about the IAM objects, not about the token's authenticity.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,26 +58,12 @@ def _load(paths: Sequence[str]) -> IamSet:
 
 
 def _strict_json_object(raw: bytes, what: str) -> dict[str, Any]:
-    def no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise FaasProError(f"{what}: duplicate key {k[:40]!r}")
-            out[k] = v
-        return out
-
-    def no_constants(name: str) -> Any:
-        raise FaasProError(f"{what}: {name} is not valid JSON")
+    from faas_pro.strictjson import StrictJSONError, loads_object
 
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=no_dupes, parse_constant=no_constants)
-    except UnicodeDecodeError:
-        raise FaasProError(f"{what}: not UTF-8") from None
-    except json.JSONDecodeError as e:
-        raise FaasProError(f"{what}: not valid JSON (line {e.lineno}: {e.msg})") from None
-    if not isinstance(value, dict):
-        raise FaasProError(f"{what}: expected a JSON object of claims")
-    return value
+        return loads_object(raw)
+    except StrictJSONError as e:
+        raise FaasProError(f"{what}: {e}") from None
 
 
 def _read_limited(path: str, what: str) -> bytes:

@@ -143,10 +143,11 @@ def test_explain_bad_sources(cli, args, env, code, message):  # type: ignore[no-
 
 def test_explain_bad_claims_files(cli, tmp_path):  # type: ignore[no-untyped-def]
     for text, message in (
-        ('{"sub": "a", "sub": "b"}', "duplicate key 'sub'"),
-        ("[1]", "expected a JSON object"),
-        ('{"exp": NaN}', "NaN is not valid JSON"),
-        ("{", "not valid JSON"),
+        ('{"sub": "a", "sub": "b"}', "duplicate JSON key 'sub'"),
+        ("[1]", "is not a JSON object"),
+        ('{"exp": NaN}', "non-standard JSON number NaN"),
+        ("{", "is not valid JSON"),
+        ("\ufeff{}", "byte order mark"),
     ):
         path = tmp_path / "c.json"
         path.write_text(text)
