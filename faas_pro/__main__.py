@@ -26,8 +26,7 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
         completion_init()
     command = get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
-    verbose = "--verbose" in args or "-V" in args
-    the_deps.verbose = verbose
+    # the root callback sets deps.verbose from `faas-pro -V/--verbose …` (a subcommand's own flags don't)
     try:
         from typer import exceptions as typer_exc
         from typer._click import exceptions as click_exc
@@ -48,7 +47,7 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
             return int(e.exit_code)
         return int(rv) if isinstance(rv, int) else 0
     except FaasProError as e:
-        if verbose:
+        if the_deps.verbose:
             traceback.print_exc(file=the_deps.stderr)
         print(e.line(), file=the_deps.stderr, flush=True)
         return e.exit_code

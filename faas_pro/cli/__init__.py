@@ -35,12 +35,14 @@ def _version(ctx: typer.Context, value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-V", help="Show tracebacks and debug detail on errors."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """IAM for OpenFaaS."""
+    deps_of(ctx).verbose = verbose
 
 
 app.command("auth")(_auth.auth)

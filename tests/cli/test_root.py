@@ -28,3 +28,13 @@ def test_help_lists_commands_via_console_entry() -> None:
     for name in ("auth", "iam", "serve"):
         assert f"  {name} " in r.stdout
     assert r.stderr == ""
+
+
+def test_expected_failure_is_one_line_and_verbose_adds_the_traceback(cli):  # type: ignore[no-untyped-def]
+    plain = cli("status", "-g", "http://127.0.0.1:9")
+    assert plain.code == 3
+    assert len(plain.stderr.strip().splitlines()) == 1 and "Traceback" not in plain.stderr
+    verbose = cli("-V", "status", "-g", "http://127.0.0.1:9")
+    assert verbose.code == 3
+    assert "Traceback" in verbose.stderr
+    assert verbose.stderr.strip().splitlines()[-1] == plain.stderr.strip()
