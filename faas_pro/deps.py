@@ -83,13 +83,20 @@ class Deps:
     def warn(self, message: str) -> None:
         print(message, file=self.stderr, flush=True)
 
-    def http(self, *, ca_file: str | None = None, verify: bool = True, timeout: float = 15.0) -> httpx.Client:
+    def http(
+        self, *, ca_file: str | None = None, verify: bool = True, timeout: float = 15.0, only_url: str | None = None
+    ) -> httpx.Client:
         """The process's one httpx client (created on first use; TLS verified unless told otherwise).
 
         Redirects are never followed by default: token calls must not be redirected, and other
         callers opt in per request.
+
+        ``only_url``: the caller talks to this one origin only. When it is plain ``http://`` the client
+        skips loading the CA bundle (~20-30 ms of start-up) and gets a TLS context with no trust
+        anchors instead, so that any https connection made through it fails closed, never open.
         """
-        key = (ca_file, verify, timeout)
+        plain = bool(only_url and only_url.lower().startswith("http://") and verify and not ca_file)
+        key = (ca_file, verify, timeout, plain)
         if self._http is not None and self._http_key == key:
             return self._http
         import httpx
@@ -99,7 +106,11 @@ class Deps:
         if self._http is not None:
             self._http.close()
         tls: Any
-        if not verify:
+        if plain:
+            import ssl
+
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, but trusts nothing
+        elif not verify:
             tls = False
         elif ca_file:
             import ssl

@@ -66,7 +66,9 @@ def _client(deps: Deps, inp: ClientInput) -> GatewayClient:
     token = choose_token(deps, inp.gateway, inp.token)
     if inp.tls_no_verify:
         deps.warn("WARNING: TLS verification is off (--tls-no-verify): the connection can be intercepted")
-    return GatewayClient(deps.http(ca_file=inp.ca_file, verify=not inp.tls_no_verify), inp.gateway, token)
+    return GatewayClient(
+        deps.http(ca_file=inp.ca_file, verify=not inp.tls_no_verify, only_url=inp.gateway), inp.gateway, token
+    )
 
 
 def namespaces(deps: Deps, inp: ClientInput) -> list[str]:

@@ -1,0 +1,107 @@
+"""Deps.http(): the plain-http fast path never makes TLS fail open."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from faas_pro.deps import Deps
+
+
+def _cert(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    import ipaddress
+
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *a: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    cert, key = _cert(tmp_path)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{httpd.server_address[1]}", cert
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _deps(tmp_path: Path) -> Deps:
+    return Deps(
+        env={},
+        stdin=io.StringIO(),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        config_dir=tmp_path / "c",
+        data_dir=tmp_path / "d",
+    )
+
+
+def test_plain_http_client_refuses_any_tls_peer(tls_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, cert = tls_server
+    deps = _deps(tmp_path)
+    try:
+        plain = deps.http(only_url="http://127.0.0.1:8080")
+        with pytest.raises(httpx.ConnectError):
+            plain.get(url)  # even a peer the CA file would trust: the fast path trusts nothing
+        trusted = deps.http(ca_file=str(cert))
+        assert trusted is not plain
+        assert trusted.get(url).text == "ok"
+    finally:
+        deps.close()
+
+
+def test_https_gateway_gets_a_verifying_client(tls_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, _ = tls_server
+    deps = _deps(tmp_path)
+    try:
+        with pytest.raises(httpx.ConnectError):  # self-signed: not in the system's trust store
+            deps.http(only_url=url).get(url)
+    finally:
+        deps.close()
