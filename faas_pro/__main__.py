@@ -6,7 +6,6 @@ This is the only place that calls ``sys.exit``.
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Sequence
 
 from faas_pro.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, FaasProError
@@ -48,6 +47,8 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
         return int(rv) if isinstance(rv, int) else 0
     except FaasProError as e:
         if the_deps.verbose:
+            import traceback
+
             traceback.print_exc(file=the_deps.stderr)
         print(e.line(), file=the_deps.stderr, flush=True)
         return e.exit_code

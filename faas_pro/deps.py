@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -38,37 +37,54 @@ def _user_data_dir(env: Mapping[str, str]) -> Path:
     return Path(platformdirs.user_data_dir("faas-pro"))
 
 
-@dataclass
 class Deps:
-    """Side effects for one invocation. ``http()`` gives the one lazily created httpx client."""
+    """Side effects for one invocation. ``http()`` gives the one lazily created httpx client.
 
-    env: Mapping[str, str]
-    stdin: TextIO
-    stdout: TextIO
-    stderr: TextIO
-    config_dir: Path
-    data_dir: Path
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
-    # open_url(url) -> True when a browser was started; None means "decide from the environment"
-    open_url: Callable[[str], bool] | None = None
-    verbose: bool = False
-    _http: httpx.Client | None = field(default=None, repr=False)
-    _http_key: tuple[Any, ...] | None = field(default=None, repr=False)
-    _settings: SettingsStore | None = field(default=None, repr=False)
-    _secrets: SecretStore | None = field(default=None, repr=False)
+    ``config_dir``/``data_dir`` are worked out on first use (platformdirs costs start-up time that
+    ``--help`` should not pay) unless given.
+    """
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        stdin: TextIO,
+        stdout: TextIO,
+        stderr: TextIO,
+        config_dir: Path | None = None,
+        data_dir: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        open_url: Callable[[str], bool] | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.env = env
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self._config_dir, self._data_dir = config_dir, data_dir
+        self.clock, self.sleep = clock, sleep
+        # open_url(url) -> True when a browser was started; None means "decide from the environment"
+        self.open_url = open_url
+        self.verbose = verbose
+        self._http: httpx.Client | None = None
+        self._http_key: tuple[Any, ...] | None = None
+        self._settings: SettingsStore | None = None
+        self._secrets: SecretStore | None = None
 
     @classmethod
     def default(cls) -> Deps:
-        env = dict(os.environ)
-        return cls(
-            env=env,
-            stdin=sys.stdin,
-            stdout=sys.stdout,
-            stderr=sys.stderr,
-            config_dir=_user_config_dir(env),
-            data_dir=_user_data_dir(env),
-        )
+        return cls(env=dict(os.environ), stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+
+    @property
+    def config_dir(self) -> Path:
+        if self._config_dir is None:
+            self._config_dir = _user_config_dir(self.env)
+        return self._config_dir
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is None:
+            self._data_dir = _user_data_dir(self.env)
+        return self._data_dir
 
     def stdin_is_tty(self) -> bool:
         try:
