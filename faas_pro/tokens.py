@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import math
 import re
@@ -267,6 +266,8 @@ def _check_claims(claims: Mapping[str, Any], options: VerifyOptions, now: float)
             raise TokenError("sub is not a non-empty string")
     if options.nonce is not None:
         nonce = claims.get("nonce")
+        import hmac  # here, not at the top: hashlib/OpenSSL cost start-up time on every command
+
         if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(), options.nonce.encode()):
             raise TokenError("nonce missing or not the one sent")
 
