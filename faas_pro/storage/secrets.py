@@ -9,6 +9,10 @@ Selection (``FAAS_PRO_TOKEN_STORE``):
 - ``memory``: this process only (tests, one-shot CI runs that print the token).
 - unset: the keyring when it has a usable backend (not keyring's ``fail`` or ``null``), else the file.
   A keyring chosen this way that then fails to write is an error too, with a hint to pick ``file``.
+  Reads look in the token file first and probe the keyring only when the file has no entry for the
+  gateway: probing keyring's backends costs 55-80 ms, which every `faas-pro list` would pay on a
+  headless machine where the answer is always "file". A write to the keyring removes the gateway's
+  entry from the file, so a stale file entry never shadows a newer keyring one.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ CHOICES = ("keyring", "file", "memory")
 
 
 class SecretStore(Protocol):
-    backend: str
+    @property
+    def backend(self) -> str:
+        """Which store holds the tokens, for `faas-pro status` (e.g. "keyring (SecretService)")."""
+        ...
 
     def get(self, gateway: str) -> dict[str, str] | None: ...
 
@@ -178,6 +185,58 @@ class KeyringSecretStore:
         return []  # keyring has no portable way to list accounts; logout --all uses the settings
 
 
+def _probe_keyring() -> Any | None:
+    import keyring
+
+    try:
+        return keyring.get_keyring()
+    except Exception:  # a broken keyring configuration: as good as none
+        return None
+
+
+class AutoSecretStore:
+    """No ``FAAS_PRO_TOKEN_STORE``: the keyring when usable, else the file (see the module docstring)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._file = FileSecretStore(data_dir)
+        self._chosen: SecretStore | None = None
+
+    def _resolve(self) -> SecretStore:
+        if self._chosen is None:
+            kr = _probe_keyring()
+            self._chosen = KeyringSecretStore(kr) if kr is not None and _usable(kr) else self._file
+        return self._chosen
+
+    @property
+    def backend(self) -> str:
+        return self._resolve().backend
+
+    def get(self, gateway: str) -> dict[str, str] | None:
+        if self._file.path.exists():
+            entry = self._file.get(gateway)
+            if entry is not None:
+                self._chosen = self._file  # that is where this gateway's tokens are
+                return entry
+        store = self._resolve()
+        return None if store is self._file else store.get(gateway)
+
+    def put(self, gateway: str, secrets: dict[str, str]) -> None:
+        store = self._resolve()
+        store.put(gateway, secrets)
+        if store is not self._file and self._file.path.exists():
+            self._file.delete(gateway)
+
+    def delete(self, gateway: str) -> bool:
+        removed = self._file.delete(gateway) if self._file.path.exists() else False
+        store = self._resolve()
+        if store is not self._file:
+            removed = store.delete(gateway) or removed
+        return removed
+
+    def gateways(self) -> list[str]:
+        return self._file.gateways() if self._file.path.exists() else []
+
+
 def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:
     """The store chosen by ``FAAS_PRO_TOKEN_STORE`` (see the module docstring)."""
     choice = (env.get("FAAS_PRO_TOKEN_STORE") or "").strip().lower()
@@ -187,26 +246,20 @@ def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:
         return MemorySecretStore()
     if choice == "file":
         return FileSecretStore(data_dir)
-    import keyring
-
-    try:
-        kr = keyring.get_keyring()
-    except Exception:  # a broken keyring configuration: as good as none
-        kr = None
     if choice == "keyring":
+        kr = _probe_keyring()
         if kr is None:
             from keyring.backends import fail
 
             kr = fail.Keyring()  # type: ignore[no-untyped-call]
         return KeyringSecretStore(kr)
-    if kr is not None and _usable(kr):
-        return KeyringSecretStore(kr)
-    return FileSecretStore(data_dir)
+    return AutoSecretStore(data_dir)
 
 
 __all__ = [
     "CHOICES",
     "SERVICE",
+    "AutoSecretStore",
     "FileSecretStore",
     "KeyringSecretStore",
     "MemorySecretStore",

@@ -123,7 +123,8 @@ def test_selection_by_env(tmp_path: Path, restore_keyring: None) -> None:
     assert isinstance(open_secret_store({"FAAS_PRO_TOKEN_STORE": "file"}, tmp_path), FileSecretStore)
     assert isinstance(open_secret_store({"FAAS_PRO_TOKEN_STORE": "MEMORY"}, tmp_path), MemorySecretStore)
     assert isinstance(open_secret_store({"FAAS_PRO_TOKEN_STORE": "keyring"}, tmp_path), KeyringSecretStore)
-    assert isinstance(open_secret_store({}, tmp_path), KeyringSecretStore)  # a usable keyring is the default
+    default = open_secret_store({}, tmp_path)
+    assert default.backend.startswith("keyring (")  # a usable keyring is the default
     with pytest.raises(UsageError, match="keyring, file, memory"):
         open_secret_store({"FAAS_PRO_TOKEN_STORE": "plaintext"}, tmp_path)
 
@@ -134,8 +135,39 @@ def test_default_falls_back_to_the_file_when_keyring_is_unusable(
 ) -> None:
     keyring.set_keyring(backend())
     s = open_secret_store({}, tmp_path)
-    assert isinstance(s, FileSecretStore)
     assert s.backend.startswith("file (")
+    s.put(GW, {"openfaas_token": SENTINEL})
+    assert FileSecretStore(tmp_path).get(GW) == {"openfaas_token": SENTINEL}
+    assert s.get(GW) == {"openfaas_token": SENTINEL}
+
+
+class _UntouchableKeyring(DictKeyring):
+    """A keyring backend that fails the test if it is consulted at all."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise AssertionError("the keyring was consulted")
+
+
+def test_default_reads_an_existing_file_entry_without_probing_the_keyring(
+    tmp_path: Path, restore_keyring: None
+) -> None:
+    FileSecretStore(tmp_path).put(GW, {"openfaas_token": SENTINEL})
+    keyring.set_keyring(_UntouchableKeyring())
+    s = open_secret_store({}, tmp_path)
+    assert s.get(GW) == {"openfaas_token": SENTINEL}
+    assert s.backend.startswith("file (")  # status names the store that holds this gateway's tokens
+
+
+def test_default_write_to_the_keyring_removes_a_stale_file_entry(tmp_path: Path, restore_keyring: None) -> None:
+    FileSecretStore(tmp_path).put(GW, {"openfaas_token": "stale"})
+    FileSecretStore(tmp_path).put("http://other.test", {"openfaas_token": "kept"})
+    kr = DictKeyring()
+    keyring.set_keyring(kr)
+    s = open_secret_store({}, tmp_path)
+    s.put(GW, {"openfaas_token": SENTINEL})
+    assert FileSecretStore(tmp_path).get(GW) is None
+    assert FileSecretStore(tmp_path).get("http://other.test") == {"openfaas_token": "kept"}
+    assert open_secret_store({}, tmp_path).get(GW) == {"openfaas_token": SENTINEL}
 
 
 def test_keyring_store_round_trip(tmp_path: Path, restore_keyring: None) -> None:
