@@ -21,9 +21,24 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 _MAX_SHOWN = 500
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: str, secret: str | None = None) -> str:
+    """Remote text for an error line: the caller's own token (a gateway may echo it) replaced by ``***``."""
+    if secret:
+        text = text.replace(secret, "***")
     flat = " ".join(text.split())
     return flat if len(flat) <= _MAX_SHOWN else flat[:_MAX_SHOWN] + "…"
+
+
+def _tls_hint(e: BaseException) -> str | None:
+    """A hint when a connection failed because the gateway's TLS certificate is not trusted."""
+    import ssl
+
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return "its TLS certificate is not trusted: pass --ca-file FILE with the CA that signed it"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class GatewayClient:
@@ -48,7 +63,7 @@ class GatewayClient:
                         raise FaasProError(f"{self.gateway} sent more than {MAX_BODY_BYTES} bytes for {path}")
                 status, ctype = resp.status_code, resp.headers.get("content-type", "")
         except httpx.TransportError as e:
-            raise Unreachable(f"Cannot connect to OpenFaaS on URL: {self.gateway}") from e
+            raise Unreachable(f"Cannot connect to OpenFaaS on URL: {self.gateway}", _tls_hint(e)) from e
         text = body.decode("utf-8", errors="replace")
         if status == 401:
             raise AuthRequired(
@@ -56,9 +71,9 @@ class GatewayClient:
                 f"run faas-pro auth -g {self.gateway}",
             )
         if status == 403:
-            raise PermissionDenied(f"Server returned unexpected status code: 403 - {_one_line(text)}")
+            raise PermissionDenied(f"Server returned unexpected status code: 403 - {_one_line(text, self._token)}")
         if status != 200:
-            detail = f": {_one_line(text)}" if text.strip() and "html" not in ctype.lower() else ""
+            detail = f": {_one_line(text, self._token)}" if text.strip() and "html" not in ctype.lower() else ""
             raise FaasProError(f"{self.gateway} answered {path} with status {status}{detail}")
         if "html" in ctype.lower() or text.lstrip().startswith("<"):
             raise FaasProError(f"{self.gateway} answered {path} with HTML (status 200), not JSON: is it OpenFaaS?")
