@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from faas_pro.errors import FaasProError
-from faas_pro.oauth.token_endpoint import TokenEndpointError
 from faas_pro.oauth.device import DevicePrompt, device_login
+from faas_pro.oauth.token_endpoint import TokenEndpointError
 from faas_pro.tokens import VerifyOptions, jwks_lookup, verify
 from tests.support.idp import IdP, drive_login
 

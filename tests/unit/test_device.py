@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from faas_pro.errors import FaasProError, Unreachable
-from faas_pro.oauth.token_endpoint import TokenEndpointError
 from faas_pro.oauth.device import DEFAULT_INTERVAL, DevicePrompt, device_login
+from faas_pro.oauth.token_endpoint import TokenEndpointError
 
 
 @dataclass
