@@ -274,6 +274,11 @@ class UpstreamBackend:
         import httpx
 
         self.url = url.rstrip("/")
+        import base64
+
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        # what an upstream (or a proxy before it) might echo back; never passed on to the caller
+        self._hidden = tuple(s.encode() for s in (basic, password) if len(s) >= 4)
         self._client = httpx.AsyncClient(
             base_url=self.url,
             auth=(user, password),
@@ -301,7 +306,10 @@ class UpstreamBackend:
         if status in (401, 403):
             # the upstream refused OUR credentials: an operator problem, not the caller's
             raise BackendError(f"the upstream gateway refused the configured credentials ({status})")
-        return Reply(status, bytes(buf), ctype)
+        body = bytes(buf)
+        for hidden in self._hidden:
+            body = body.replace(hidden, b"***")
+        return Reply(status, body, ctype)
 
     async def namespaces(self) -> list[str]:
         r = await self._call("GET", "/system/namespaces")
