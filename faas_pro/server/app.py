@@ -200,7 +200,9 @@ def build_app(gw: Gateway) -> Starlette:
                     call.claims, request.url.path, request.method, call.actions, response.status_code, gw.clock()
                 )
                 try:
-                    gw.outbox.put(event)
+                    before = gw.outbox.dropped
+                    if gw.outbox.put(event) and (before == 0 or before // 1000 != gw.outbox.dropped // 1000):
+                        gw.log(f"audit outbox full: dropped the oldest events ({gw.outbox.dropped} so far)")
                 except Exception as e:  # the audit trail never fails an API call (SECURITY decisions)
                     gw.log(f"audit outbox error: {type(e).__name__}: {e}")
                 if gw.deliverer is not None:

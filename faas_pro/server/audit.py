@@ -73,7 +73,9 @@ class Outbox:
         self._max = max_events
         self.dropped = 0
 
-    def put(self, event: dict[str, Any]) -> None:
+    def put(self, event: dict[str, Any]) -> int:
+        """Queue ``event``; returns how many of the oldest events were dropped to stay bounded."""
+        over = 0
         with self._lock:
             self._db.execute("INSERT INTO outbox (event) VALUES (?)", (json.dumps(event, sort_keys=True),))
             (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
@@ -81,6 +83,7 @@ class Outbox:
                 over = count - self._max
                 self._db.execute("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)", (over,))
                 self.dropped += over
+        return over
 
     def peek(self, limit: int = BATCH) -> list[tuple[int, str]]:
         with self._lock:
