@@ -80,6 +80,7 @@ class Req:
 
 
 Answer = tuple[int, dict[str, str], bytes]
+NO_LENGTH = "X-Test-No-Content-Length"  # answer header: send no Content-Length, close after the body
 
 
 def json_answer(obj: Any, status: int = 200) -> Answer:
@@ -111,8 +112,12 @@ class FakeHTTP:
                 status, headers, body = outer.route(req)
                 self.send_response(status)
                 for k, v in headers.items():
-                    self.send_header(k, v)
-                if "Content-Length" not in headers and "Transfer-Encoding" not in headers:
+                    if k != NO_LENGTH:
+                        self.send_header(k, v)
+                if NO_LENGTH in headers:  # the body ends when the connection closes
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                elif "Content-Length" not in headers:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 with suppress(OSError):
