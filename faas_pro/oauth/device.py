@@ -65,11 +65,13 @@ class DevicePrompt:
         return out
 
 
-def _http_url(value: object) -> str | None:
+def _http_url(value: object, *, https_only: bool = False) -> str | None:
+    """``value`` when it is an http(s) URL fit to show and open (https only for an https IdP)."""
     if not isinstance(value, str) or len(value) > 2048:
         return None
     p = urlsplit(value)
-    if p.scheme not in ("http", "https") or not p.hostname or _has_control(value):
+    allowed = ("https",) if https_only else ("http", "https")
+    if p.scheme not in allowed or not p.hostname or _has_control(value):
         return None
     return value
 
@@ -96,10 +98,13 @@ def parse_prompt(body: object, url: str) -> tuple[DevicePrompt, str]:
     if not isinstance(user_code, str) or not _USER_CODE.fullmatch(user_code):
         raise FaasProError(f"{what} has no usable user_code")
     raw_uri = body.get("verification_uri", body.get("verification_url"))  # Google says _url
-    uri = _http_url(raw_uri)
+    # an https IdP never sends the user to a plain-http page (SECURITY rule 9: no downgrade)
+    https_only = url.lower().startswith("https://")
+    uri = _http_url(raw_uri, https_only=https_only)
     if uri is None:
+        kind = "an https" if https_only else "an http(s)"
         raise FaasProError(
-            f"{what} has a verification_uri that is not an http(s) URL"
+            f"{what} has a verification_uri that is not {kind} URL"
             if raw_uri is not None
             else f"{what} has no verification_uri",
             "refusing to show or open it",
@@ -107,7 +112,7 @@ def parse_prompt(body: object, url: str) -> tuple[DevicePrompt, str]:
     prompt = DevicePrompt(
         verification_uri=uri,
         user_code=user_code,
-        verification_uri_complete=_http_url(body.get("verification_uri_complete")),
+        verification_uri_complete=_http_url(body.get("verification_uri_complete"), https_only=https_only),
         expires_in=_positive_int(body.get("expires_in"), DEFAULT_EXPIRES_IN, 24 * 3600),
         interval=_positive_int(body.get("interval"), DEFAULT_INTERVAL, MAX_INTERVAL),
     )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from faas_pro.errors import FaasProError
 from faas_pro.oauth.fetch import one_line, request_json
+from faas_pro.oauth.token_endpoint import redact
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -48,6 +49,7 @@ def exchange(client: httpx.Client, gateway: str, subject_token: str) -> Exchange
         detail = one_line(desc) if isinstance(desc, str) and desc else one_line(err) if isinstance(err, str) else ""
         if 300 <= r.status < 400:
             detail = "a redirect, which is never followed for token requests"
+        detail = redact(detail, [subject_token])  # a gateway may echo what it was sent
         msg = f"the gateway {gateway} refused the token exchange (HTTP {r.status})"
         raise FaasProError(f"{msg}: {detail}" if detail else msg)
     token = r.body.get("access_token") if isinstance(r.body, dict) else None
