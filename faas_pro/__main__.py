@@ -18,6 +18,9 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
     from faas_pro.cli import app
     from faas_pro.deps import Deps
 
+    # httpx's __init__ imports its own command-line tool (click, rich, pygments: ~30 ms) whenever click
+    # is installed, as it is with the server extra (uvicorn needs it). This process never uses it.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     the_deps = deps if isinstance(deps, Deps) else Deps.default()
     if "_FAAS_PRO_COMPLETE" in the_deps.env:  # shell completion request (completions/ scripts)
         from typer.completion import completion_init  # type: ignore[attr-defined]

@@ -15,7 +15,8 @@ def _modules_after(args: list[str]) -> set[str]:
         "from faas_pro.__main__ import run\n"
         f"rc = run({args!r})\n"
         "sys.stdout.flush()\n"
-        "print('\\nMODULES=' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        "loaded = {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n"
+        "print('\\nMODULES=' + json.dumps(sorted(loaded)))\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -33,3 +34,40 @@ def test_subcommand_help_imports_nothing_heavy() -> None:
     for cmd in (["auth", "--help"], ["iam", "--help"], ["serve", "--help"]):
         mods = _modules_after(cmd)
         assert not mods.intersection(HEAVY), (cmd, sorted(mods.intersection(HEAVY)))
+
+
+def test_list_with_a_saved_token_imports_no_crypto_keyring_or_rich(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`faas-pro list` runs its whole path (saved token, expiry check, HTTP call) without jwt,
+    cryptography, keyring, authlib, rich or pydantic; httpx is the one heavy import it needs."""
+    import base64
+    import os
+    import time
+
+    from faas_pro.storage.secrets import FileSecretStore
+
+    def b64(obj: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    gateway = "http://127.0.0.1:9"  # nothing listens there: the run ends with exit 5 after the request
+    token = (
+        b64({"alg": "ES256", "typ": "at+jwt"}) + "." + b64({"sub": "fed:x", "exp": int(time.time()) + 3600}) + ".c2ln"
+    )
+    data = tmp_path / "data"
+    FileSecretStore(data).put(gateway, {"openfaas_token": token})
+    code = (
+        "import sys, json\n"
+        "from faas_pro.__main__ import run\n"
+        f"rc = run(['list', '-g', {gateway!r}])\n"
+        "print('\\nRC=' + str(rc))\n"
+        "print('MODULES=' + json.dumps(sorted({m.split('.')[0] for m, v in sys.modules.items() if v is not None})))\n"
+    )
+    env = {**os.environ, "FAAS_PRO_DATA_DIR": str(data), "FAAS_PRO_CONFIG_DIR": str(tmp_path / "config")}
+    env.pop("FAAS_PRO_TOKEN_STORE", None)  # the default store: reads the file without probing the keyring
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert "RC=5" in r.stdout, (r.stdout, r.stderr)
+    assert r.stderr.strip() == f"Cannot connect to OpenFaaS on URL: {gateway}"
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("MODULES="))
+    mods = set(json.loads(line.removeprefix("MODULES=")))
+    assert "httpx" in mods
+    forbidden = {"rich", "pydantic", "jwt", "cryptography", "keyring", "authlib", "starlette", "uvicorn", "yaml"}
+    assert not mods & forbidden, sorted(mods & forbidden)
