@@ -25,15 +25,8 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.integration.server_fixtures import (
-    FakeIssuer,
-    issuer_yaml,
-    keygen,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import FakeIssuer
+from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
 
 
 async def _worker(host: str, port: int, request: bytes, count: int, errors: list[int]) -> None:
@@ -90,20 +83,20 @@ def main() -> None:
     fake = FakeIssuer()
     d = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     key = keygen(d / "key.pem")
-    (d / "iam").mkdir()
-    (d / "iam" / "all.yaml").write_text(
+    iam = write_iam(
+        d,
         issuer_yaml("fake", fake.iss, ["fake-aud"])
         + policy_yaml("fn-rw", ["Function:*", "Namespace:List"], ["openfaas-fn:*", "staging:*"])
         + "".join(policy_yaml(f"other-{i}", ["Function:Get"], [f"team-{i}:fn-*"]) for i in range(50))
-        + role_yaml("robot", ["fn-rw"], principal=["robot-1"])
+        + role_yaml("robot", ["fn-rw"], principal=["robot-1"]),
     )
     exchange_form = {
         "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
         "subject_token": fake.mint(fake.claims(exp=int(time.time()) + 3600)),
         "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
     }
-    authz = serve_args(d / "iam", key, d / "state-on", "http://gateway.bench")
-    no_authz = [*serve_args(d / "iam", key, d / "state-off", "http://gateway.bench"), "--bench-insecure-no-authz"]
+    authz = serve_args(iam, key, d / "state-on", "http://gateway.bench")
+    no_authz = [*serve_args(iam, key, d / "state-off", "http://gateway.bench"), "--bench-insecure-no-authz"]
     with running(authz) as on, running(no_authz, {"FAAS_PRO_BENCH_NO_AUTHZ": "1"}) as off:
         token = httpx.post(on.url + "/oauth/token", data=exchange_form).json()["access_token"]
         for srv in (on, off):

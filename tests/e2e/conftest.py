@@ -34,17 +34,8 @@ import pytest
 
 from tests.conftest import _CLEARED, Captured
 from tests.integration.conftest_auth import auth_argv
-from tests.integration.server_fixtures import (
-    Server,
-    bearer,
-    exchange,
-    issuer_yaml,
-    keygen,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import bearer, exchange
+from tests.support.gateway import Server, issuer_yaml, keygen, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
 
 GW_ISSUER = "http://gateway-a.test"
@@ -147,18 +138,14 @@ def run_in_process(*args: str, clock: Callable[[], float]) -> Captured:
     return Captured(code, out.getvalue(), err.getvalue())
 
 
-def _iam_dir(d: Path, idp: IdP, expiry: str) -> Path:
-    iam = d / "iam"
-    iam.mkdir()
-    (iam / "issuer.yaml").write_text(issuer_yaml("test-idp", idp.issuer, ["faas-gateway"], expiry))
-    (iam / "policies.yaml").write_text(
-        policy_yaml("staging-rw", ["Function:*", "Namespace:List"], ["staging:*"]) + policy_yaml("admin", ["*"], ["*"])
-    )
-    (iam / "roles.yaml").write_text(
-        role_yaml("alice-staging", ["staging-rw"], principal=["user-alice"])
-        + role_yaml("svc-admin", ["admin"], principal=["faas-svc"])
-    )
-    return iam
+def _objects(idp: IdP, expiry: str) -> dict[str, str]:
+    return {
+        "issuer.yaml": issuer_yaml("test-idp", idp.issuer, ["faas-gateway"], expiry),
+        "policies.yaml": policy_yaml("staging-rw", ["Function:*", "Namespace:List"], ["staging:*"])
+        + policy_yaml("admin", ["*"], ["*"]),
+        "roles.yaml": role_yaml("alice-staging", ["staging-rw"], principal=["user-alice"])
+        + role_yaml("svc-admin", ["admin"], principal=["faas-svc"]),
+    }
 
 
 def _admin_token(server: Server, idp: IdP) -> str:
@@ -175,8 +162,7 @@ def e2e_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def gw(idp: IdP, tmp_path_factory: pytest.TempPathFactory, e2e_key: Path) -> Iterator[Server]:
     d = tmp_path_factory.mktemp("gw-a")
-    args = serve_args(_iam_dir(d, idp, "30m"), e2e_key, d / "state", GW_ISSUER, "--namespace", "staging")
-    with running(args) as s:
+    with start_gateway(d, _objects(idp, "30m"), "--namespace", "staging", issuer_url=GW_ISSUER, key=e2e_key) as s:
         h = bearer(_admin_token(s, idp))
         for ns, name, image, labels in FUNCTIONS:
             body = {"service": name, "image": image, "namespace": ns, "labels": labels}
@@ -188,10 +174,8 @@ def gw(idp: IdP, tmp_path_factory: pytest.TempPathFactory, e2e_key: Path) -> Ite
 @pytest.fixture(scope="module")
 def gw_short(idp: IdP, tmp_path_factory: pytest.TempPathFactory, e2e_key: Path) -> Iterator[Server]:
     d = tmp_path_factory.mktemp("gw-b")
-    args = serve_args(
-        _iam_dir(d, idp, f"{SHORT_EXPIRY}s"), e2e_key, d / "state", SHORT_ISSUER, "--namespace", "staging"
-    )
-    with running(args) as s:
+    objects = _objects(idp, f"{SHORT_EXPIRY}s")
+    with start_gateway(d, objects, "--namespace", "staging", issuer_url=SHORT_ISSUER, key=e2e_key) as s:
         yield s
 
 

@@ -27,7 +27,8 @@ from tests.e2e.conftest import (
     verify_gateway_token,
 )
 from tests.integration.conftest_auth import HTTP_BROWSER, run_cli, start_cli, wait_for_file
-from tests.integration.server_fixtures import Server, bearer
+from tests.integration.server_fixtures import bearer
+from tests.support.gateway import Server
 from tests.support.http_browser import browse
 from tests.support.idp import IdP
 

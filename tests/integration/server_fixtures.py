@@ -1,7 +1,7 @@
 """Helpers and fixtures for the gateway tests (tests/integration/test_server_*.py).
 
-- ``start_server(...)``: the real ``python -m faas_pro serve`` as a subprocess on
-  ``127.0.0.1:0``; the URL comes from its ready line; stderr is drained and kept.
+(Starting the gateway itself and writing its IAM objects: ``tests/support/gateway.py``.)
+
 - ``FakeIssuer``: a real HTTP server (thread) that serves discovery + JWKS for keys the test
   controls, and can be switched to down / slow / garbage; it counts every request. It stands in
   for what no real IdP produces (hostile tokens, broken key endpoints).
@@ -14,18 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import queue
 import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse as up
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,167 +29,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tests.support.gateway import keygen
 from tests.support.idp import IdP, drive_login
-
-REPO = Path(__file__).resolve().parents[2]
-READY_PREFIX = "faas-pro serve: listening on "
-
-
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen[str]
-    stderr_lines: list[str] = field(default_factory=list)
-    threads: list[threading.Thread] = field(default_factory=list)
-
-    def stderr(self) -> str:
-        return "".join(self.stderr_lines)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for t in self.threads:
-            t.join(timeout=5)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-        return self.proc.returncode
-
-    def wait_log(self, text: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.stderr():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} not logged; stderr:\n{self.stderr()}")
-
-
-def serve_args(iam: Path, key: Path, state: Path, issuer_url: str = "http://gateway.test", *extra: str) -> list[str]:
-    return [
-        "--iam",
-        str(iam),
-        "--issuer-url",
-        issuer_url,
-        "--issuer-key",
-        str(key),
-        "--state",
-        str(state),
-        "--listen",
-        "127.0.0.1:0",
-        "--issuer-fetch-timeout",
-        "1",
-        *extra,
-    ]
-
-
-def start_server(args: list[str], env: dict[str, str] | None = None) -> Server:
-    """Start ``faas-pro serve ARGS`` and wait (bounded) for the ready line."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "faas_pro", "serve", *args],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    server = Server(url="", proc=proc)
-    err, out = proc.stderr, proc.stdout
-
-    def drain() -> None:
-        for ln in err:
-            server.stderr_lines.append(ln)
-
-    lines: queue.Queue[str] = queue.Queue()
-    server.threads = [
-        threading.Thread(target=drain, daemon=True),
-        threading.Thread(target=lambda: [lines.put(ln) for ln in out], daemon=True),
-    ]
-    for t in server.threads:
-        t.start()
-    try:
-        line = lines.get(timeout=20)
-    except queue.Empty:
-        server.stop(signal.SIGKILL)
-        raise AssertionError(f"gateway did not start; stderr:\n{server.stderr()}") from None
-    if not line.startswith(READY_PREFIX):
-        server.stop()
-        raise AssertionError(f"unexpected first line {line!r}; stderr:\n{server.stderr()}")
-    server.url = line[len(READY_PREFIX) :].strip()
-    return server
-
-
-@contextmanager
-def running(args: list[str], env: dict[str, str] | None = None) -> Iterator[Server]:
-    s = start_server(args, env)
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-def keygen(path: Path) -> Path:
-    r = subprocess.run(
-        [sys.executable, "-m", "faas_pro", "serve", "keygen", str(path)], cwd=REPO, capture_output=True, text=True
-    )
-    assert r.returncode == 0, r.stderr
-    return path
-
-
-# ---------------------------------------------------------------------- IAM objects
-
-
-def issuer_yaml(name: str, iss: str, aud: list[str], expiry: str = "1h", internal: str | None = None) -> str:
-    extra = f"\n  issInternal: {json.dumps(internal)}" if internal else ""
-    return f"""---
-apiVersion: iam.openfaas.com/v1
-kind: JwtIssuer
-metadata:
-  name: {name}
-  namespace: openfaas
-spec:
-  iss: {json.dumps(iss)}
-  aud: {json.dumps(aud)}
-  tokenExpiry: {expiry}{extra}
-"""
-
-
-def policy_yaml(name: str, actions: list[str], resources: list[str], effect: str = "Allow") -> str:
-    return f"""---
-apiVersion: iam.openfaas.com/v1
-kind: Policy
-metadata:
-  name: {name}
-  namespace: openfaas
-spec:
-  statement:
-  - sid: {name}-1
-    effect: {effect}
-    action: {json.dumps(actions)}
-    resource: {json.dumps(resources)}
-"""
-
-
-def role_yaml(name: str, policies: list[str], principal: list[str] | None = None, condition: Any = None) -> str:
-    spec: dict[str, Any] = {"policy": policies}
-    if principal is not None:
-        spec["principal"] = {"jwt:sub": principal}
-    if condition is not None:
-        spec["condition"] = condition
-    return f"""---
-apiVersion: iam.openfaas.com/v1
-kind: Role
-metadata:
-  name: {name}
-  namespace: openfaas
-spec: {json.dumps(spec)}
-"""
-
 
 # ---------------------------------------------------------------------- a controllable issuer
 

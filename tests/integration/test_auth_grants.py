@@ -37,15 +37,8 @@ from tests.integration.conftest_auth import (
     verify_jwt,
     wait_for_file,
 )
-from tests.integration.server_fixtures import (
-    Server,
-    gateway_key,
-    issuer_yaml,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import gateway_key
+from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP, drive_login
 
 __all__ = ["gateway_key"]  # the fixture, re-used
@@ -56,13 +49,12 @@ GW_ISSUER = "http://gateway.test"
 @pytest.fixture(scope="module")
 def gw(idp_skip_consent: IdP, gateway_key: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A gateway trusting the refresh-issuing IdP: alice and the faas-svc client get staging-rw."""
-    iam = tmp_path_factory.mktemp("iam")
-    (iam / "objects.yaml").write_text(
+    objects = (
         issuer_yaml("idp", idp_skip_consent.issuer, ["faas-gateway"], "30m")
         + policy_yaml("staging-rw", ["Function:*", "Namespace:List"], ["staging:*"])
         + role_yaml("people", ["staging-rw"], principal=["user-alice", "faas-svc"])
     )
-    with running(serve_args(iam, gateway_key, tmp_path_factory.mktemp("state"), GW_ISSUER)) as s:
+    with start_gateway(tmp_path_factory.mktemp("gw"), objects, issuer_url=GW_ISSUER, key=gateway_key) as s:
         yield s
 
 

@@ -16,16 +16,8 @@ import pytest
 from faas_pro.errors import FaasProError
 from faas_pro.oauth.federation import github_actions_token, read_subject_token
 from faas_pro.tokens import VerifyOptions, decode_unverified, jwks_lookup, verify
-from tests.integration.server_fixtures import (
-    Server,
-    exchange,
-    gateway_key,
-    issuer_yaml,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import exchange, gateway_key
+from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP, start_idp
 from tests.unit.test_device import Req, ScriptedServer, server
 
@@ -44,13 +36,12 @@ def ci_idp() -> Iterator[IdP]:
 
 @pytest.fixture(scope="module")
 def gateway(ci_idp: IdP, gateway_key: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    iam = tmp_path_factory.mktemp("iam")
-    (iam / "ci.yaml").write_text(
+    objects = (
         issuer_yaml("ci", ci_idp.issuer, [GATEWAY], "30m")
         + policy_yaml("ci-deployer", ["Function:List", "Namespace:List"], ["staging:*"])
         + role_yaml("ci-job", ["ci-deployer"], principal=["faas-svc"])
     )
-    with running(serve_args(iam, gateway_key, tmp_path_factory.mktemp("state"), GATEWAY)) as s:
+    with start_gateway(tmp_path_factory.mktemp("gw"), objects, issuer_url=GATEWAY, key=gateway_key) as s:
         yield s
 
 

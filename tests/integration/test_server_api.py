@@ -16,18 +16,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import (
+from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
+from tests.support.gateway import (
     REPO,
-    FakeIssuer,
     Server,
-    bearer,
-    exchange,
-    gateway_key,
     issuer_yaml,
+    keygen,
     policy_yaml,
     role_yaml,
     running,
     serve_args,
+    start_gateway,
+    write_iam,
 )
 
 __all__ = ["gateway_key"]
@@ -62,20 +62,16 @@ def world(tmp_path_factory: pytest.TempPathFactory, gateway_key: Path) -> Iterat
     for m, f in broken.items():
         f.mode = m
     d = tmp_path_factory.mktemp("api")
-    iam = d / "iam"
-    iam.mkdir()
-    (iam / "issuers.yaml").write_text(
-        issuer_yaml("good", good.iss, ["fake-aud"])
-        + "".join(issuer_yaml(m, f.iss, ["fake-aud"]) for m, f in broken.items())
-    )
-    (iam / "policies.yaml").write_text(
-        policy_yaml("admin", ["*"], ["*"])
+    objects = {
+        "issuers.yaml": issuer_yaml("good", good.iss, ["fake-aud"])
+        + "".join(issuer_yaml(m, f.iss, ["fake-aud"]) for m, f in broken.items()),
+        "policies.yaml": policy_yaml("admin", ["*"], ["*"])
         + policy_yaml("dev", ["Function:*", "Namespace:List"], ["dev:*"])
-        + policy_yaml("ns-list-none", ["Function:Get"], ["nowhere:fn"])
-    )
-    (iam / "roles.yaml").write_text(ROLES)
-    with running(serve_args(iam, gateway_key, d / "state", GATEWAY, "--namespace", "dev")) as s:
-        yield World(s, good, broken, iam)
+        + policy_yaml("ns-list-none", ["Function:Get"], ["nowhere:fn"]),
+        "roles.yaml": ROLES,
+    }
+    with start_gateway(d, objects, "--namespace", "dev", issuer_url=GATEWAY, key=gateway_key) as s:
+        yield World(s, good, broken, d / "iam")
     for f in (good, *broken.values()):
         f.close()
 
@@ -290,9 +286,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, gateway_key: Path) -> No
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_ready_line_and_clean_stop(tmp_path: Path, gateway_key: Path, sig: int) -> None:
-    (tmp_path / "iam").mkdir()
-    (tmp_path / "iam" / "p.yaml").write_text(policy_yaml("p", ["*"], ["*"]))
-    with running(serve_args(tmp_path / "iam", gateway_key, tmp_path / "s", GATEWAY)) as s:
+    with start_gateway(tmp_path, policy_yaml("p", ["*"], ["*"]), issuer_url=GATEWAY, key=gateway_key) as s:
         assert s.url.startswith("http://127.0.0.1:") and not s.url.endswith(":0")
         assert httpx.get(s.url + "/healthz").status_code == 200
         code = s.stop(sig)
@@ -302,19 +296,17 @@ def test_ready_line_and_clean_stop(tmp_path: Path, gateway_key: Path, sig: int) 
 
 def test_key_rotation_overlap(tmp_path: Path, gateway_key: Path) -> None:
     from faas_pro.server.signing import Signer, load_key
-    from tests.integration.server_fixtures import keygen
 
     new_key = keygen(tmp_path / "new.pem")
     old = Signer(load_key(gateway_key))
-    (tmp_path / "iam").mkdir()
-    (tmp_path / "iam" / "p.yaml").write_text(policy_yaml("admin", ["*"], ["*"]))
+    iam = write_iam(tmp_path, policy_yaml("admin", ["*"], ["*"]))
     now = int(time.time())
     claims = {"iss": GATEWAY, "aud": GATEWAY, "sub": "fed:x", "policy": ["admin"], "iat": now, "exp": now + 600}
     old_token = old.sign(claims)
-    args = serve_args(tmp_path / "iam", new_key, tmp_path / "s", GATEWAY, "--previous-issuer-key", str(gateway_key))
+    args = serve_args(iam, new_key, tmp_path / "s", GATEWAY, "--previous-issuer-key", str(gateway_key))
     with running(args) as s:
         kids = [k["kid"] for k in httpx.get(s.url + "/.well-known/jwks.json").json()["keys"]]
         assert kids == [load_key(new_key).kid, old.current.kid]
         assert httpx.get(s.url + "/system/namespaces", headers=bearer(old_token)).status_code == 200
-    with running(serve_args(tmp_path / "iam", new_key, tmp_path / "s", GATEWAY)) as s2:
+    with running(serve_args(iam, new_key, tmp_path / "s", GATEWAY)) as s2:
         assert httpx.get(s2.url + "/system/namespaces", headers=bearer(old_token)).status_code == 401

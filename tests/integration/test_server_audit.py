@@ -14,17 +14,8 @@ from typing import Any
 
 import httpx
 
-from tests.integration.server_fixtures import (
-    FakeIssuer,
-    bearer,
-    exchange,
-    gateway_key,
-    issuer_yaml,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
+from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, running, serve_args, write_iam
 
 __all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
@@ -88,15 +79,15 @@ def _wait(check: Any, seconds: float = 20.0) -> None:
 def test_delivery_after_outage_and_restart(tmp_path: Path, gateway_key: Path) -> None:
     fake, receiver = FakeIssuer(), Receiver()
     try:
-        (tmp_path / "iam").mkdir()
-        (tmp_path / "iam" / "all.yaml").write_text(
+        iam = write_iam(
+            tmp_path,
             issuer_yaml("fake", fake.iss, ["fake-aud"])
             + policy_yaml("admin", ["*"], ["*"])
-            + role_yaml("r", ["admin"], principal=["robot-1"])
+            + role_yaml("r", ["admin"], principal=["robot-1"]),
         )
         (tmp_path / "secret").write_bytes(SECRET + b"\n")
         args = serve_args(
-            tmp_path / "iam",
+            iam,
             gateway_key,
             tmp_path / "state",
             GATEWAY,

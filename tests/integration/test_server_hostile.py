@@ -22,21 +22,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.integration.server_fixtures import (
-    FakeIssuer,
-    Listener,
-    Server,
-    bearer,
-    exchange,
-    gateway_key,
-    issuer_yaml,
-    jws,
-    nodelay_client,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import FakeIssuer, Listener, bearer, exchange, gateway_key, jws, nodelay_client
+from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 
 __all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
@@ -86,16 +73,14 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory, gateway_key: Path) -> Iterator[World]:
     fake, fake2, listener = FakeIssuer(), FakeIssuer(), Listener()
     d = tmp_path_factory.mktemp("hostile")
-    iam = d / "iam"
-    iam.mkdir()
-    (iam / "iam.yaml").write_text(
+    objects = (
         issuer_yaml("fake", fake.iss, ["fake-aud"])
         + issuer_yaml("fake2", fake2.iss, ["fake-aud"])
         + policy_yaml("admin", ["*"], ["*"])
         + role_yaml("robot", ["admin"], principal=["robot-1"])
     )
     key = serialization.load_pem_private_key(gateway_key.read_bytes(), None)
-    with running(serve_args(iam, gateway_key, d / "state", GATEWAY)) as server:
+    with start_gateway(d, objects, issuer_url=GATEWAY, key=gateway_key) as server:
         kid = httpx.get(server.url + "/.well-known/jwks.json").json()["keys"][0]["kid"]
         now = int(time.time())
         api_claims = {

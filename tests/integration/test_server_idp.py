@@ -12,18 +12,8 @@ import httpx
 import jwt
 import pytest
 
-from tests.integration.server_fixtures import (
-    Server,
-    bearer,
-    exchange,
-    gateway_key,
-    issuer_yaml,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-    user_token,
-)
+from tests.integration.server_fixtures import bearer, exchange, gateway_key, user_token
+from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
 
 __all__ = ["gateway_key"]
@@ -34,23 +24,21 @@ OTHER_AUD = "https://other.example/api"
 @pytest.fixture(scope="module")
 def gw(idp: IdP, tmp_path_factory: pytest.TempPathFactory, gateway_key: Path) -> Iterator[Server]:
     d = tmp_path_factory.mktemp("idp-gw")
-    iam = d / "iam"
-    iam.mkdir()
-    (iam / "issuer.yaml").write_text(issuer_yaml("test-idp", idp.issuer, ["faas-gateway", OTHER_AUD], "30m"))
-    (iam / "policies.yaml").write_text(
-        policy_yaml("admin", ["*"], ["*"])
+    objects = {
+        "issuer.yaml": issuer_yaml("test-idp", idp.issuer, ["faas-gateway", OTHER_AUD], "30m"),
+        "policies.yaml": policy_yaml("admin", ["*"], ["*"])
         + policy_yaml("fn-read", ["Function:List", "Function:Get", "Namespace:List"], ["openfaas-fn:*"])
-        + policy_yaml("staging-rw", ["Function:*", "Namespace:List"], ["staging:*"])
-    )
-    (iam / "roles.yaml").write_text(
-        role_yaml("admins", ["admin"], condition={"ForAnyValue:StringEqual": {"jwt:groups": ["faas-admins"]}})
+        + policy_yaml("staging-rw", ["Function:*", "Namespace:List"], ["staging:*"]),
+        "roles.yaml": role_yaml(
+            "admins", ["admin"], condition={"ForAnyValue:StringEqual": {"jwt:groups": ["faas-admins"]}}
+        )
         + role_yaml("bob-by-email", ["fn-read"], condition={"StringEqual": {"jwt:email": ["bob@example.test"]}})
         + role_yaml("carol", ["staging-rw"], principal=["user-carol"])
         + role_yaml(
             "svc", ["fn-read"], principal=["faas-svc"], condition={"StringEqual": {"jwt:aud": ["faas-gateway"]}}
-        )
-    )
-    with running(serve_args(iam, gateway_key, d / "state", GATEWAY, "--namespace", "staging")) as s:
+        ),
+    }
+    with start_gateway(d, objects, "--namespace", "staging", issuer_url=GATEWAY, key=gateway_key) as s:
         yield s
 
 

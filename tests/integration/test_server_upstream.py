@@ -17,17 +17,8 @@ import pytest
 
 from faas_pro.errors import FaasProError
 from faas_pro.server.backends import read_upstream_auth
-from tests.integration.server_fixtures import (
-    FakeIssuer,
-    bearer,
-    exchange,
-    gateway_key,
-    issuer_yaml,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
+from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, start_gateway
 
 __all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
@@ -87,17 +78,14 @@ class Upstream:
 def setup(tmp_path_factory: pytest.TempPathFactory, gateway_key: Path) -> Iterator[tuple[str, str, Upstream]]:
     fake, up = FakeIssuer(), Upstream()
     d = tmp_path_factory.mktemp("upstream")
-    (d / "iam").mkdir()
-    (d / "iam" / "all.yaml").write_text(
+    objects = (
         issuer_yaml("fake", fake.iss, ["fake-aud"])
         + policy_yaml("staging-rw", ["Function:*", "Namespace:List"], ["staging:*"])
         + role_yaml("r", ["staging-rw"], principal=["robot-1"])
     )
     (d / "auth").write_text(":".join(CREDS) + "\n")
-    args = serve_args(
-        d / "iam", gateway_key, d / "state", GATEWAY, "--upstream", up.url, "--upstream-auth-file", str(d / "auth")
-    )
-    with running(args) as gw:
+    extra = ("--upstream", up.url, "--upstream-auth-file", str(d / "auth"))
+    with start_gateway(d, objects, *extra, issuer_url=GATEWAY, key=gateway_key) as gw:
         token = exchange(gw.url, fake.mint()).json()["access_token"]
         yield gw.url, token, up
         assert CREDS[1] not in gw.stderr()

@@ -29,16 +29,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Captured
-from tests.integration.server_fixtures import (
-    FakeIssuer,
-    Server,
-    issuer_yaml,
-    keygen,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import FakeIssuer
+from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.unit.test_deps_http import _cert
 
 SENTINEL = "SENTINEL7f3a9c"
@@ -220,14 +212,11 @@ def gateway_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayW
     """``faas-pro serve`` trusting one FakeIssuer (aud ``fake-aud``, tokenExpiry 7m); robot-1 is admin."""
     root = tmp_path_factory.mktemp("gw")
     fake = FakeIssuer()
-    iam = root / "iam"
-    iam.mkdir()
-    (iam / "iam.yaml").write_text(
+    objects = (
         issuer_yaml("fake", fake.iss, ["fake-aud"], "7m")
         + policy_yaml("admin", ["*"], ["*"])
         + role_yaml("robot", ["admin"], principal=["robot-1"])
     )
-    key = keygen(root / "gateway.pem")
-    with running(serve_args(iam, key, root / "state", GATEWAY, "--namespace", "staging")) as s:
+    with start_gateway(root, objects, "--namespace", "staging", issuer_url=GATEWAY) as s:
         yield GatewayWorld(s, fake, root)
     fake.close()

@@ -74,7 +74,7 @@ def test_cli_refuses_an_oversized_exchange_answer(tmp_path: Path) -> None:
 
 def test_gateway_refuses_an_oversized_jwks(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Discovery fine, JWKS 300 KB: the exchange is refused naming the JWKS; other issuers unaffected."""
-    from tests.integration.server_fixtures import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args
+    from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, start_gateway
 
     holder: dict[str, str] = {}
 
@@ -87,14 +87,12 @@ def test_gateway_refuses_an_oversized_jwks(tmp_path_factory: pytest.TempPathFact
     holder["url"] = big.url
     good = FakeIssuer()
     d = tmp_path_factory.mktemp("bigjwks")
-    iam = d / "iam"
-    iam.mkdir()
-    (iam / "iam.yaml").write_text(
+    objects = (
         issuer_yaml("big", big.url, ["fake-aud"]) + issuer_yaml("good", good.iss, ["fake-aud"])
         + policy_yaml("admin", ["*"], ["*"]) + role_yaml("robot", ["admin"], principal=["robot-1"])
     )  # fmt: skip
     try:
-        with running(serve_args(iam, keygen(d / "k.pem"), d / "state")) as s:
+        with start_gateway(d, objects) as s:
             r = exchange(s.url, good.mint(good.claims(iss=big.url)))
             assert r.status_code == 400 and "the JWKS is larger than" in r.json()["error_description"], r.text
             assert exchange(s.url, good.mint()).status_code == 200

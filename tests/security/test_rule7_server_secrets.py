@@ -20,18 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import (
-    FakeIssuer,
-    Server,
-    bearer,
-    exchange,
-    issuer_yaml,
-    keygen,
-    policy_yaml,
-    role_yaml,
-    running,
-    serve_args,
-)
+from tests.integration.server_fixtures import FakeIssuer, bearer, exchange
 from tests.security.conftest import (
     SENTINEL,
     FakeHTTP,
@@ -41,6 +30,7 @@ from tests.security.conftest import (
     sentinel_jwt,
     signature_of,
 )
+from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 
 AUDIT_SECRET = "SENTINEL-audit-hmac-secret-0c1d"
 UPSTREAM_PASSWORD = "SENTINEL-upstream-pw-77e"
@@ -55,15 +45,12 @@ class World:
     state: Path
 
 
-def _iam(d: Path, fake: FakeIssuer) -> Path:
-    iam = d / "iam"
-    iam.mkdir()
-    (iam / "iam.yaml").write_text(
+def _objects(fake: FakeIssuer) -> str:
+    return (
         issuer_yaml("fake", fake.iss, ["fake-aud"])
         + policy_yaml("admin", ["*"], ["*"])
         + role_yaml("robot", ["admin"], principal=["robot-1"])
     )
-    return iam
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +60,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     receiver = FakeHTTP(lambda req: (204, {}, b""))
     secret = d / "audit.secret"
     secret.write_text(AUDIT_SECRET + "\n")
-    args = serve_args(
-        _iam(d, fake), keygen(d / "k.pem"), d / "state", GATEWAY, "--namespace", "staging",
-        "--audit-webhook", receiver.url + "/hook", "--audit-secret-file", str(secret),
+    extra = (
+        "--namespace", "staging", "--audit-webhook", receiver.url + "/hook", "--audit-secret-file", str(secret),
         "--audit-verbs", "GET,POST,PUT,DELETE",
     )  # fmt: skip
-    with running(args) as s:
+    with start_gateway(d, _objects(fake), *extra, issuer_url=GATEWAY) as s:
         yield World(s, fake, receiver, d / "state")
     receiver.close()
     fake.close()
@@ -170,11 +156,8 @@ def upstream_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstrea
     upstream = FakeHTTP(route)
     auth = d / "upstream.auth"
     auth.write_text(f"admin:{UPSTREAM_PASSWORD}\n")
-    args = serve_args(
-        _iam(d, fake), keygen(d / "k.pem"), d / "state", GATEWAY,
-        "--upstream", upstream.url, "--upstream-auth-file", str(auth),
-    )  # fmt: skip
-    with running(args) as s:
+    extra = ("--upstream", upstream.url, "--upstream-auth-file", str(auth))
+    with start_gateway(d, _objects(fake), *extra, issuer_url=GATEWAY) as s:
         yield Upstream(s, fake, upstream, elsewhere)
     upstream.close()
     elsewhere.close()
