@@ -4,13 +4,13 @@ user's config or keyring."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.idp import IdP, start_idp
+from tests.support.inproc import run_inproc
 
 _CLEARED = (
     "OPENFAAS_URL",
@@ -69,36 +69,7 @@ def idp_skip_consent() -> Iterator[IdP]:
         yield p
 
 
-class Captured:
-    """Result of an in-process CLI run."""
-
-    def __init__(self, code: int, stdout: str, stderr: str) -> None:
-        self.code, self.stdout, self.stderr = code, stdout, stderr
-
-    def __repr__(self) -> str:
-        return f"Captured(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
-
-
 @pytest.fixture
 def cli(isolated_env: Path) -> object:
     """Run faas-pro in-process: ``cli("list", "-g", url, stdin="...")`` -> Captured."""
-    import os
-
-    from faas_pro.__main__ import run
-    from faas_pro.deps import Deps
-
-    def _run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> Captured:
-        full_env = {**os.environ, **(env or {})}
-        out, err = io.StringIO(), io.StringIO()
-        deps = Deps(
-            env=full_env,
-            stdin=io.StringIO(stdin),
-            stdout=out,
-            stderr=err,
-            config_dir=Path(full_env["FAAS_PRO_CONFIG_DIR"]),
-            data_dir=Path(full_env["FAAS_PRO_DATA_DIR"]),
-        )
-        code = run(list(args), deps)
-        return Captured(code, out.getvalue(), err.getvalue())
-
-    return _run
+    return run_inproc

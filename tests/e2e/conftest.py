@@ -16,7 +16,6 @@ The CLI always runs as a subprocess (``run_cli``), except where a test needs to 
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -32,11 +31,12 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import _CLEARED, Captured
+from tests.conftest import _CLEARED
 from tests.integration.conftest_auth import auth_argv
 from tests.integration.server_fixtures import bearer, exchange
 from tests.support.gateway import Server, issuer_yaml, keygen, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
+from tests.support.inproc import Captured, run_inproc
 
 GW_ISSUER = "http://gateway-a.test"
 SHORT_ISSUER = "http://gateway-b.test"
@@ -120,22 +120,7 @@ def unverified_claims(token: str) -> dict[str, Any]:
 
 def run_in_process(*args: str, clock: Callable[[], float]) -> Captured:
     """The CLI in this process with a pinned clock (the saved token is read as at that instant)."""
-    from faas_pro.__main__ import run
-    from faas_pro.deps import Deps
-
-    out, err = io.StringIO(), io.StringIO()
-    env = dict(os.environ)
-    deps = Deps(
-        env=env,
-        stdin=io.StringIO(""),
-        stdout=out,
-        stderr=err,
-        config_dir=Path(env["FAAS_PRO_CONFIG_DIR"]),
-        data_dir=Path(env["FAAS_PRO_DATA_DIR"]),
-        clock=clock,
-    )
-    code = run(list(args), deps)
-    return Captured(code, out.getvalue(), err.getvalue())
+    return run_inproc(*args, clock=clock)
 
 
 def _objects(idp: IdP, expiry: str) -> dict[str, str]:

@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-import os
 import ssl
 import sys
 import threading
@@ -28,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Captured
 from tests.integration.server_fixtures import FakeIssuer
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
+from tests.support.inproc import Captured, run_inproc
 from tests.unit.test_deps_http import _cert
 
 SENTINEL = "SENTINEL7f3a9c"
@@ -157,22 +155,7 @@ def elsewhere() -> Iterator[FakeHTTP]:
 
 def run_cli_inproc(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> Captured:
     """faas-pro in this process (the suite's isolated environment), ``sleep`` a no-op."""
-    from faas_pro.__main__ import run
-    from faas_pro.deps import Deps
-
-    full_env = {**os.environ, **(env or {})}
-    out, err = io.StringIO(), io.StringIO()
-    deps = Deps(
-        env=full_env,
-        stdin=io.StringIO(stdin),
-        stdout=out,
-        stderr=err,
-        config_dir=Path(full_env["FAAS_PRO_CONFIG_DIR"]),
-        data_dir=Path(full_env["FAAS_PRO_DATA_DIR"]),
-        sleep=lambda s: None,
-    )
-    code = run(list(args), deps)
-    return Captured(code, out.getvalue(), err.getvalue())
+    return run_inproc(*args, env=env, stdin=stdin, sleep=lambda s: None)
 
 
 def recorder_command(record: Path, then: str = "deny") -> str:

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
-from tests.conftest import Captured
 from tests.integration.conftest_auth import run_cli, wait_for_file
 from tests.security.conftest import (
     SECRET,
@@ -27,6 +26,7 @@ from tests.security.conftest import (
     run_cli_inproc,
     sentinel_jwt,
 )
+from tests.support.inproc import Captured
 
 Answer = tuple[int, dict[str, str], bytes]
 
