@@ -2,6 +2,8 @@
 
 - ``FakeHTTP``: a real HTTP(S) server on a free loopback port whose answers a test scripts, and
   which records every request (for what no real part produces: hostile IdPs and gateways).
+- ``fake_idp``: a ``FakeHTTP`` scripted as an IdP (discovery, token, device, JWKS), and
+  ``client_credentials_argv`` to log in at it with a client secret.
 - ``tls_files``: a self-signed certificate for 127.0.0.1 (the CA file is the certificate itself).
 - ``sentinel_jwt``: a JWT-shaped token whose signature segment is a recognisable sentinel, so a
   leak of the raw token anywhere (stderr, logs, webhooks, argv) is found by a substring search.
@@ -29,7 +31,7 @@ import pytest
 from tests.integration.server_fixtures import FakeIssuer
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.inproc import Captured, run_inproc
-from tests.unit.test_deps_http import _cert
+from tests.support.tls import self_signed_cert
 
 SENTINEL = "SENTINEL7f3a9c"
 SECRET = "SENTINEL-client-secret-5d2e"
@@ -136,10 +138,47 @@ class FakeHTTP:
         self._thread.join(timeout=5)
 
 
+def fake_idp(tls: tuple[Path, Path] | None = None, **overrides: Callable[[Req, str], Answer]) -> FakeHTTP:
+    """A scripted IdP: discovery always; ``/token``, ``/device``, ``/jwks`` as the test says."""
+    holder: dict[str, str] = {}
+
+    def route(req: Req) -> Answer:
+        base = holder["url"]
+        path = req.path.split("?")[0]
+        if path.lstrip("/") in overrides:
+            return overrides[path.lstrip("/")](req, base)
+        if path == "/.well-known/openid-configuration":
+            doc: dict[str, Any] = {
+                "issuer": base,
+                "authorization_endpoint": base + "/auth",
+                "token_endpoint": base + "/token",
+                "jwks_uri": base + "/jwks",
+                "device_authorization_endpoint": base + "/device",
+            }
+            return json_answer(doc)
+        if path == "/token":
+            return json_answer({"error": "invalid_client", "error_description": "unknown client"}, 401)
+        if path == "/jwks":
+            return json_answer({"keys": []})
+        return 404, {}, b""
+
+    f = FakeHTTP(route, tls=tls)
+    holder["url"] = f.url
+    return f
+
+
+def client_credentials_argv(authority: str, secret_file: Path, *extra: str) -> list[str]:
+    """``faas-pro auth`` with the client credentials grant at ``authority`` (client ``svc``), no exchange."""
+    return [
+        "auth", "-g", "http://127.0.0.1:9", "--authority", authority, "--client-id", "svc",
+        "--client-secret-file", str(secret_file), "--grant", "client_credentials", "--no-exchange", *extra,
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(certificate = CA file, private key) for 127.0.0.1, self-signed."""
-    return _cert(tmp_path_factory.mktemp("tls"))
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture

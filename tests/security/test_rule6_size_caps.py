@@ -14,10 +14,19 @@ import pytest
 
 from faas_pro.errors import EXIT_ERROR
 from tests.integration.server_fixtures import FakeIssuer, exchange
-from tests.security.conftest import NO_LENGTH, FakeHTTP, GatewayWorld, Req, json_answer, run_cli_inproc, sentinel_jwt
-from tests.security.test_rule9_http_client import _client_credentials, fake_idp
+from tests.security.conftest import (
+    NO_LENGTH,
+    Answer,
+    FakeHTTP,
+    GatewayWorld,
+    Req,
+    client_credentials_argv,
+    fake_idp,
+    json_answer,
+    run_cli_inproc,
+    sentinel_jwt,
+)
 
-Answer = tuple[int, dict[str, str], bytes]
 BIG = b'{"pad": "' + b"x" * (300 * 1024) + b'"}'
 
 
@@ -53,7 +62,7 @@ def test_cli_refuses_oversized_idp_documents(case: str, tmp_path: Path) -> None:
     secret.write_text("x" * 8)
     idp = fake_idp(**CASES[case])
     try:
-        r = run_cli_inproc(*_client_credentials(idp.url, secret))
+        r = run_cli_inproc(*client_credentials_argv(idp.url, secret))
         assert r.code == EXIT_ERROR, r
         assert "larger than 256 KiB; refusing to read it" in r.stderr, r.stderr
         assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,8 +18,11 @@ from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
 from tests.integration.conftest_auth import run_cli, wait_for_file
 from tests.security.conftest import (
     SECRET,
+    Answer,
     FakeHTTP,
     Req,
+    client_credentials_argv,
+    fake_idp,
     json_answer,
     recorder_command,
     run_cli_inproc,
@@ -28,50 +30,12 @@ from tests.security.conftest import (
 )
 from tests.support.inproc import Captured
 
-Answer = tuple[int, dict[str, str], bytes]
-
-
-def fake_idp(tls: tuple[Path, Path] | None = None, **overrides: Callable[[Req, str], Answer]) -> FakeHTTP:
-    """A scripted IdP: discovery always; ``/token``, ``/device``, ``/jwks`` as the test says."""
-    holder: dict[str, str] = {}
-
-    def route(req: Req) -> Answer:
-        base = holder["url"]
-        path = req.path.split("?")[0]
-        if path.lstrip("/") in overrides:
-            return overrides[path.lstrip("/")](req, base)
-        if path == "/.well-known/openid-configuration":
-            doc: dict[str, Any] = {
-                "issuer": base,
-                "authorization_endpoint": base + "/auth",
-                "token_endpoint": base + "/token",
-                "jwks_uri": base + "/jwks",
-                "device_authorization_endpoint": base + "/device",
-            }
-            return json_answer(doc)
-        if path == "/token":
-            return json_answer({"error": "invalid_client", "error_description": "unknown client"}, 401)
-        if path == "/jwks":
-            return json_answer({"keys": []})
-        return 404, {}, b""
-
-    f = FakeHTTP(route, tls=tls)
-    holder["url"] = f.url
-    return f
-
 
 @pytest.fixture
 def secret_file(tmp_path: Path) -> Path:
     p = tmp_path / "secret"
     p.write_text(SECRET)
     return p
-
-
-def _client_credentials(authority: str, secret_file: Path, *extra: str) -> list[str]:
-    return [
-        "auth", "-g", "http://127.0.0.1:9", "--authority", authority, "--client-id", "svc",
-        "--client-secret-file", str(secret_file), "--grant", "client_credentials", "--no-exchange", *extra,
-    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- TLS
@@ -105,12 +69,12 @@ def test_self_signed_idp_refused_without_ca_file_accepted_with_it(
 ) -> None:
     idp = fake_idp(tls=tls_files)
     try:
-        r = run_cli_inproc(*_client_credentials(idp.url, secret_file))
+        r = run_cli_inproc(*client_credentials_argv(idp.url, secret_file))
         assert r.code == EXIT_UNREACHABLE, r
         assert "CERTIFICATE_VERIFY_FAILED" in r.stderr or "certificate verify failed" in r.stderr, r.stderr
         assert idp.requests == []
         for extra in (["--ca-file", str(tls_files[0])], ["--tls-no-verify"]):
-            r = run_cli_inproc(*_client_credentials(idp.url, secret_file, *extra))
+            r = run_cli_inproc(*client_credentials_argv(idp.url, secret_file, *extra))
             # TLS accepted: discovery was read and the token endpoint's OAuth error came back
             assert r.code == EXIT_ERROR and "invalid_client" in r.stderr, (extra, r)
             assert ("WARNING: --tls-no-verify" in r.stderr) == (extra == ["--tls-no-verify"]), r.stderr
@@ -126,7 +90,7 @@ def test_self_signed_idp_refused_without_ca_file_accepted_with_it(
 def test_idp_token_post_redirect_is_not_followed(elsewhere: FakeHTTP, secret_file: Path, status: int) -> None:
     idp = fake_idp(token=lambda req, base: (status, {"Location": elsewhere.url + "/token"}, b""))
     try:
-        r = run_cli_inproc(*_client_credentials(idp.url, secret_file))
+        r = run_cli_inproc(*client_credentials_argv(idp.url, secret_file))
         assert r.code == EXIT_ERROR and str(status) in r.stderr, r
         assert elsewhere.requests == []  # the client secret never went to the other origin
         assert [q.path for q in idp.requests][-1] == "/token"
