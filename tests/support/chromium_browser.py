@@ -9,26 +9,18 @@ user; ``TEST_BROWSER_LOG=FILE`` gets one JSON line per step, the last with ``"do
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support.browser_log import log_step  # noqa: E402
 from tests.support.chromium import WebDriver, chromium_session  # noqa: E402
 from tests.support.idp import USERS  # noqa: E402
-
-
-def _log(**event: Any) -> None:
-    path = os.environ.get("TEST_BROWSER_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(event) + "\n")
 
 
 def _result(d: WebDriver, timeout: float = 30.0) -> tuple[str, str]:
@@ -53,16 +45,16 @@ def browse(url: str) -> None:
         d.type("#password", USERS[user])
         d.click("#sign-in")
         d.click("#approve")
-        _log(step="approved")
+        log_step(step="approved")
         elem, text = _result(d)
-        _log(step="final", element=elem, text=text, url=d.url(), done=True)
+        log_step(step="final", element=elem, text=text, url=d.url(), done=True)
 
 
 def main(argv: list[str]) -> int:
     try:
         browse(argv[-1])
     except BaseException as e:
-        _log(step="error", error=repr(e), done=True)
+        log_step(step="error", error=repr(e), done=True)
         raise
     return 0
 

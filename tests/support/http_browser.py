@@ -17,12 +17,10 @@ line per step; the last line has ``"done": true``).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import urllib.parse as up
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -30,14 +28,8 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
+from tests.support.browser_log import log_step  # noqa: E402
 from tests.support.idp import drive_login, parse_form  # noqa: E402
-
-
-def _log(**event: Any) -> None:
-    path = os.environ.get("TEST_BROWSER_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(event) + "\n")
 
 
 def relay_action(page: str) -> str:
@@ -51,14 +43,14 @@ def deliver(client: httpx.Client, r: httpx.Response, base_url: str) -> httpx.Res
         target = up.urljoin(base_url, r.headers["location"])
         without_fragment, fragment = up.urldefrag(target)
         page = client.get(without_fragment)
-        _log(step="callback", status=page.status_code, fragment=bool(fragment))
+        log_step(step="callback", status=page.status_code, fragment=bool(fragment))
         if not fragment:
             return page
         action = up.urljoin(without_fragment, relay_action(page.text))
         return client.post(action, data=dict(up.parse_qsl(fragment, keep_blank_values=True)))
     if "<form" in r.text:  # response_mode=form_post (errors come as the same page with status 400)
         form = parse_form(r.text)
-        _log(step="form_post", action=form["action"])
+        log_step(step="form_post", action=form["action"])
         return client.post(form["action"], data=form["fields"])
     raise SystemExit(f"http_browser: unexpected IdP answer {r.status_code}: {r.text[:300]}")
 
@@ -75,7 +67,7 @@ def browse(url: str) -> httpx.Response:
             approve=os.environ.get("TEST_BROWSER_DENY") != "1",
         )
         final = deliver(client, r, issuer + "/")
-        _log(step="final", status=final.status_code, body=final.text[:2000], done=True)
+        log_step(step="final", status=final.status_code, body=final.text[:2000], done=True)
         return final
 
 
@@ -90,7 +82,7 @@ def main(argv: list[str]) -> int:
     try:
         browse(url)
     except BaseException as e:  # the log is how tests learn what went wrong
-        _log(step="error", error=repr(e), done=True)
+        log_step(step="error", error=repr(e), done=True)
         raise
     return 0
 
