@@ -131,35 +131,6 @@ class FakeIssuer:
         self.httpd.server_close()
 
 
-class Listener:
-    """A TCP listener that only counts connections (for jku / x5u rows)."""
-
-    def __init__(self) -> None:
-        import socket
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/keys"
-        self.connections = 0
-        self._stop = False
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self) -> None:
-        while not self._stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            c.close()
-
-    def close(self) -> None:
-        self._stop = True
-        self.sock.close()
-
-
 # ---------------------------------------------------------------------- tokens from the real IdP
 
 

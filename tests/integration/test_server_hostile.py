@@ -22,8 +22,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.integration.server_fixtures import FakeIssuer, Listener, bearer, exchange, gateway_key, jws, nodelay_client
+from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key, jws, nodelay_client
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
+from tests.support.listener import Listener
 
 __all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 from faas_pro.errors import EXIT_DENIED, EXIT_ERROR
-from tests.integration.server_fixtures import Listener, exchange
+from tests.integration.server_fixtures import exchange
 from tests.security.conftest import GatewayWorld, run_cli_inproc
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml
+from tests.support.listener import Listener
 
 
 def test_unconfigured_issuer_triggers_no_fetch_anywhere(gateway_world: GatewayWorld, tmp_path: Path) -> None:

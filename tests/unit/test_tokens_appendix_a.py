@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from faas_pro.tokens import TokenError, VerifyOptions, jwks_lookup, verify
+from tests.support.listener import Listener
 
 NOW = 1_700_000_000
 ISS = "https://idp.example.com/realms/main"
@@ -141,42 +142,10 @@ class Recorder:
         return self.inner(kid)
 
 
-class Listener:
-    """A real TCP listener on a free loopback port that counts connections (A5)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.05)
-        self.connections = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/jwks.json"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
 def listener() -> Iterator[Listener]:
     """Shared by every row: it must still have seen 0 connections after all of them."""
-    lst = Listener()
+    lst = Listener("/jwks.json")
     yield lst
     lst.close()
     assert lst.connections == 0
@@ -184,7 +153,7 @@ def listener() -> Iterator[Listener]:
 
 @pytest.fixture
 def own_listener() -> Iterator[Listener]:
-    lst = Listener()
+    lst = Listener("/jwks.json")
     yield lst
     lst.close()
 
