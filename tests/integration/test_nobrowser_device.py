@@ -114,6 +114,7 @@ def test_device_login_approved_in_headless_chromium(idp: IdP) -> None:
                     d.go(p.verification_uri)  # type the code by hand, as a person would
                     d.type("input[name=user_code]", p.user_code)
                     d.click("#continue")
+                    d.find("#user-code")  # the confirm page, not the code page that is being left
                     d.click("#continue")  # confirm the device
                     d.type("#username", "bob")
                     d.type("#password", "bob-password")

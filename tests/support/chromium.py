@@ -96,7 +96,7 @@ class WebDriver:
     def go(self, url: str) -> None:
         self.cmd("POST", "/url", {"url": url})
 
-    def find(self, css: str, timeout: float = 10.0) -> str:
+    def find(self, css: str, timeout: float = 30.0) -> str:  # generous: CI machines are shared and busy
         end = time.time() + timeout
         while True:
             try:
