@@ -180,8 +180,13 @@ def build_app(gw: Gateway) -> Starlette:
             try:
                 response = await handler(request, call)
             except Unauthenticated as e:
-                challenge = "Bearer" if e.missing else 'Bearer error="invalid_token"'
-                response = text(401, f"Unauthorized: {e.reason}", {"WWW-Authenticate": challenge})
+                if e.oversized:  # RFC 6750 3.1: a malformed request is invalid_request, 400
+                    response = text(
+                        400, f"Bad Request: {e.reason}", {"WWW-Authenticate": 'Bearer error="invalid_request"'}
+                    )
+                else:
+                    challenge = "Bearer" if e.missing else 'Bearer error="invalid_token"'
+                    response = text(401, f"Unauthorized: {e.reason}", {"WWW-Authenticate": challenge})
             except Forbidden:
                 response = text(403, "Unauthorized")
             except TooLarge:

@@ -20,10 +20,11 @@ CACHE_SIZE = 10_000
 
 
 class Unauthenticated(Exception):
-    def __init__(self, reason: str, *, missing: bool = False) -> None:
+    def __init__(self, reason: str, *, missing: bool = False, oversized: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.missing = missing
+        self.oversized = oversized  # refused before any parsing: 400, not 401
 
 
 class Authenticator:
@@ -47,7 +48,7 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("missing bearer token", missing=True)
         if len(token) > MAX_TOKEN_BYTES:
-            raise Unauthenticated("token too long")
+            raise Unauthenticated("token too long", oversized=True)
         now = self._clock()
         key = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
         hit = self._cache.get(key)
