@@ -212,6 +212,10 @@ def _unknown_keys(doc: _Doc, m: YMap, allowed: Sequence[str], path: str) -> None
 
 
 def _mapping(doc: _Doc, parent: YMap, key: str, path: str, required: bool = True) -> YMap | None:
+    if key in parent and parent[key] is None and not required:
+        # `condition:` with nothing after it: dropping it silently would widen what the object grants
+        doc.error(_line(parent, key), path, "is empty: give a mapping or leave the key out")
+        return None
     if key not in parent or parent[key] is None:
         if required:
             doc.error(parent.line, path, "is required (a mapping)")
@@ -427,7 +431,8 @@ def _role(doc: _Doc, name: str, spec: YMap) -> Role | None:
         if subs is not None:
             principal = tuple(s for s, _ in subs)
     condition = _condition(doc, spec, "condition", "spec.condition", in_role=True)
-    if pmap is None and "condition" not in spec:
+    if principal is None and condition is None and not doc.failed:
+        # judged on what was built, not on which keys are present: nothing must ever match every token
         doc.error(spec.line, "spec", "a Role needs a principal, a condition or both (it would match every token)")
     elif principal is None and condition is not None and not lint.binds_subject(condition):
         claims = ", ".join(sorted(f"jwt:{c}" for c in condition.claims()))
