@@ -5,13 +5,16 @@ Matching never backtracks: the pattern is split at ``*`` into fixed-length segme
 must match at the start, the last at the end, and the ones in between are found left to right,
 each at its leftmost place (taking the leftmost place never loses a match, because what follows
 a ``*`` can start anywhere after it). Literal segments use ``str.find``; a segment with ``?`` is
-anchored on its longest literal run. The cost is at most ``len(value) × len(pattern)`` even for
-``*a*a*a*a*a*a*b`` against ``"a" * 10000`` — never exponential. ``fnmatch`` and regular
-expressions are not used: ``fnmatch`` treats ``[...]`` as a class and regexes can backtrack.
+searched with a regular expression made only of escaped literals and ``.`` — fixed length, no
+quantifier, no alternation, so there is nothing to backtrack into and the search runs in C. The cost
+is at most ``len(value) × len(pattern)`` even for ``*a*a*a*a*a*a*b`` against ``"a" * 10000`` — never
+exponential. ``fnmatch`` is not used (it treats ``[...]`` as a class), nor is a regular expression for
+the whole pattern (``.*`` runs can backtrack).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 __all__ = ["Glob", "is_literal"]
@@ -25,43 +28,28 @@ def is_literal(pattern: str) -> bool:
 class _Segment:
     """A star-free piece of a pattern: fixed length, ``?`` matches any one character."""
 
-    __slots__ = ("anchor", "anchor_at", "has_q", "size", "text")
+    __slots__ = ("_rx", "has_q", "size", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.size = len(text)
         self.has_q = "?" in text
-        # the longest literal run, used to find candidate places with str.find
-        best, best_at, run_at = "", 0, 0
-        for piece in text.split("?"):
-            if len(piece) > len(best):
-                best, best_at = piece, run_at
-            run_at += len(piece) + 1
-        self.anchor, self.anchor_at = best, best_at
+        # fixed length: each "?" is one character (DOTALL: a newline too), everything else literal
+        self._rx = (
+            re.compile("".join("." if c == "?" else re.escape(c) for c in text), re.DOTALL) if self.has_q else None
+        )
 
     def match_at(self, value: str, pos: int) -> bool:
-        if not self.has_q:
+        if self._rx is None:
             return value.startswith(self.text, pos)
-        if pos + self.size > len(value):
-            return False
-        return all(ch == "?" or value[pos + i] == ch for i, ch in enumerate(self.text))
+        return self._rx.match(value, pos) is not None
 
     def find(self, value: str, start: int, end: int) -> int:
         """Leftmost ``pos`` in ``[start, end - size]`` where the segment matches, or -1."""
-        if not self.has_q:
+        if self._rx is None:
             return value.find(self.text, start, end)
-        if not self.anchor:  # only "?": any place with room
-            return start if end - start >= self.size else -1
-        pos = start
-        while pos + self.size <= end:
-            hit = value.find(self.anchor, pos + self.anchor_at, end - (self.size - self.anchor_at - len(self.anchor)))
-            if hit < 0:
-                return -1
-            cand = hit - self.anchor_at
-            if self.match_at(value, cand):
-                return cand
-            pos = cand + 1
-        return -1
+        m = self._rx.search(value, start, end)
+        return m.start() if m is not None else -1
 
 
 class Glob:
