@@ -3,8 +3,9 @@
 (Starting the gateway itself and writing its IAM objects: ``tests/support/gateway.py``.)
 
 - ``FakeIssuer``: a real HTTP server (thread) that serves discovery + JWKS for keys the test
-  controls, and can be switched to down / slow / garbage; it counts every request. It stands in
-  for what no real IdP produces (hostile tokens, broken key endpoints).
+  controls, and can be switched to down / slow / garbage (all of it, or only its JWKS); it records
+  every request path. It stands in for what no real IdP produces (hostile tokens, broken key
+  endpoints).
 - ``user_token(idp, user)``: an IdP access token for a user, via auth code + PKCE through the
   provider's login pages (``drive_login``).
 """
@@ -45,7 +46,9 @@ class FakeIssuer:
     def __init__(self) -> None:
         self.ec_key = ec.generate_private_key(ec.SECP256R1())
         self.rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.mode = "ok"  # ok | down | slow | garbage | wrong-issuer | big
+        # ok | down | slow | garbage | wrong-issuer | big; "jwks-<mode>" breaks only the JWKS
+        self.mode = "ok"
+        self.jwks_uri: str | None = None  # what discovery names; default <iss>/jwks
         self.requests: list[str] = []
         self.published: list[Any] = [self.ec_key]
         outer = self
@@ -57,6 +60,8 @@ class FakeIssuer:
             def do_GET(self) -> None:
                 outer.requests.append(self.path)
                 mode = outer.mode
+                if mode.startswith("jwks-"):  # discovery fine, the JWKS broken
+                    mode = mode[len("jwks-") :] if self.path == "/jwks" else "ok"
                 if mode == "down":
                     self.send_response(503)
                     self.end_headers()
@@ -66,7 +71,7 @@ class FakeIssuer:
                 if self.path == "/.well-known/openid-configuration":
                     body: Any = {
                         "issuer": outer.iss if mode != "wrong-issuer" else outer.iss + "/",
-                        "jwks_uri": outer.iss + "/jwks",
+                        "jwks_uri": outer.jwks_uri or outer.iss + "/jwks",
                     }
                 elif self.path == "/jwks":
                     body = outer.jwks()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
@@ -29,10 +31,20 @@ from tests.support.gateway import (
     start_gateway,
     write_iam,
 )
+from tests.support.listener import Listener
 
 __all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
-BROKEN = ("down", "slow", "garbage", "wrong-issuer", "big")
+# the whole issuer broken, or only its JWKS (discovery fine; "jwks-refused": nothing listens there)
+BROKEN = ("down", "slow", "garbage", "wrong-issuer", "big", "jwks-down", "jwks-slow", "jwks-garbage", "jwks-refused")
+
+
+def closed_port_url(path: str) -> str:
+    """An http URL on a loopback port where nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
 
 
 @dataclass
@@ -61,6 +73,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, gateway_key: Path) -> Iterat
     broken = {m: FakeIssuer() for m in BROKEN}
     for m, f in broken.items():
         f.mode = m
+    broken["jwks-refused"].mode = "ok"
+    broken["jwks-refused"].jwks_uri = closed_port_url("/jwks")
     d = tmp_path_factory.mktemp("api")
     objects = {
         "issuers.yaml": issuer_yaml("good", good.iss, ["fake-aud"])
@@ -205,14 +219,19 @@ def test_bad_exchange_requests_are_400(world: World, data: str) -> None:
 
 
 def test_broken_issuers_fail_alone(world: World) -> None:
-    """Down, slow, garbage, wrong discovery issuer, oversized: a clear 400 each; the good issuer
-    keeps working while the slow one hangs."""
+    """Down, slow, garbage, wrong discovery issuer, oversized; and a JWKS endpoint down, slow,
+    garbage or refusing connections behind a good discovery document: a clear 400 each; the good
+    issuer keeps working while the slow ones hang."""
     expected = {
-        "down": "HTTP 503",
+        "down": "the discovery document answered HTTP 503",
         "slow": "timed out",
-        "garbage": "not valid JSON",
+        "garbage": "the discovery document is not valid JSON",
         "wrong-issuer": "issuer does not match",
         "big": "larger than",
+        "jwks-down": "the JWKS answered HTTP 503",
+        "jwks-slow": "timed out after 1s fetching the issuer's keys",
+        "jwks-garbage": "the JWKS is not valid JSON",
+        "jwks-refused": "cannot fetch the JWKS: ConnectError",
     }
     with concurrent.futures.ThreadPoolExecutor(len(BROKEN)) as pool:
         futures = {m: pool.submit(exchange, world.server.url, f.mint()) for m, f in world.broken.items()}
@@ -222,7 +241,45 @@ def test_broken_issuers_fail_alone(world: World) -> None:
         for m, fut in futures.items():
             r = fut.result()
             assert r.status_code == 400, (m, r.text)
-            assert expected[m] in r.json()["error_description"], (m, r.text)
+            assert r.json()["error"] == "invalid_request", (m, r.text)
+            description = r.json()["error_description"]
+            assert description.startswith(f"cannot get the keys of issuer {world.broken[m].iss}: "), (m, r.text)
+            assert expected[m] in description, (m, r.text)
+    for m, f in world.broken.items():
+        if m.startswith("jwks-"):  # the discovery document was read; the failure is the JWKS's alone
+            assert "/.well-known/openid-configuration" in f.requests, (m, f.requests)
+            assert ("/jwks" in f.requests) == (m != "jwks-refused"), (m, f.requests)
+    ok_again = exchange(world.server.url, world.good.mint(world.good.claims(sub="dev")))
+    assert ok_again.status_code == 200, ok_again.text
+
+
+def test_iss_internal_fetches_keys_from_the_internal_address(tmp_path: Path, gateway_key: Path) -> None:
+    """A JwtIssuer whose public ``iss`` is not reachable and whose ``issInternal`` is the real key
+    server: discovery and JWKS come from the internal address (the JWKS URL under the public
+    ``iss`` rewritten), the public address is never contacted, and the exchange succeeds."""
+    internal = FakeIssuer()
+    public = Listener("")  # the public iss: counts connections, serves nothing
+    try:
+        internal_url = internal.iss
+        internal.iss = public.url  # tokens, discovery issuer and jwks_uri all name the public address
+        objects = {
+            "issuers.yaml": issuer_yaml("pub", public.url, ["fake-aud"], internal=internal_url),
+            "policies.yaml": policy_yaml("admin", ["*"], ["*"]),
+            "roles.yaml": role_yaml("robot", ["admin"], principal=["robot-1"]),
+        }
+        with start_gateway(tmp_path, objects, issuer_url=GATEWAY, key=gateway_key) as s:
+            r = exchange(s.url, internal.mint())
+            assert r.status_code == 200, r.text
+            token = r.json()["access_token"]
+            claims = jwt.decode(token, options={"verify_signature": False})
+            assert claims["sub"] == "fed:robot-1" and claims["fed:iss"] == public.url
+            assert httpx.get(s.url + "/system/namespaces", headers=bearer(token)).status_code == 200
+            assert "exchange ok: sub=fed:robot-1" in s.stderr()
+        assert internal.requests == ["/.well-known/openid-configuration", "/jwks"]
+        assert public.connections == 0
+    finally:
+        internal.close()
+        public.close()
 
 
 def test_reload_on_edit_and_bad_edit_keeps_last_good(world: World) -> None:
