@@ -1,11 +1,13 @@
-"""Audit webhook: durable outbox, HMAC-signed batches, delivery after the receiver comes back and
-across a restart of the gateway; API calls never fail because of the webhook."""
+"""Audit webhook: durable outbox, HMAC-signed batches, delivery after the receiver comes back (in
+the same running gateway, and across a restart of the gateway); API calls never fail because of
+the webhook."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +27,7 @@ SECRET = b"audit-secret-\xe2\x9c\x93-sentinel"
 class Receiver:
     """A real webhook receiver that checks the signature of every delivery."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.up = False
         self.attempts = 0
         self.deliveries: list[dict[str, Any]] = []
@@ -55,7 +57,7 @@ class Receiver:
                 self.send_response(204)
                 self.end_headers()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), H)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/audit"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
@@ -136,3 +138,63 @@ def test_delivery_after_outage_and_restart(tmp_path: Path, gateway_key: Path) ->
     finally:
         fake.close()
         receiver.close()
+
+
+def test_delivery_recovers_without_a_restart(tmp_path: Path, gateway_key: Path) -> None:
+    """Nothing listens at the webhook URL: API calls succeed and the events wait in the outbox; the
+    receiver then comes up on that URL and the SAME gateway delivers every event (HMAC checked)
+    within the capped back-off (10 s), and keeps delivering new ones at once."""
+    with socket.socket() as sock:  # a port where nothing listens yet
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    fake = FakeIssuer()
+    receiver: Receiver | None = None
+    try:
+        iam = write_iam(
+            tmp_path,
+            issuer_yaml("fake", fake.iss, ["fake-aud"])
+            + policy_yaml("admin", ["*"], ["*"])
+            + role_yaml("r", ["admin"], principal=["robot-1"]),
+        )
+        (tmp_path / "secret").write_bytes(SECRET)
+        args = serve_args(
+            iam,
+            gateway_key,
+            tmp_path / "state",
+            GATEWAY,
+            "--audit-webhook",
+            f"http://127.0.0.1:{port}/audit",
+            "--audit-secret-file",
+            str(tmp_path / "secret"),
+        )
+        with running(args) as gw:
+            h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
+            for i in range(3):
+                r = httpx.post(gw.url + "/system/functions", json={"service": f"fn{i}", "image": "img:1"}, headers=h)
+                assert r.status_code == 202, r.text
+            gw.wait_log("audit webhook: delivery failed (ConnectError)")
+            time.sleep(2)  # let the back-off grow past its first steps while the receiver is down
+            assert gw.proc.poll() is None
+            receiver = Receiver(port)
+            receiver.up = True
+            came_up = time.monotonic()
+            _wait(lambda: len(receiver.events()) >= 3, seconds=12)  # the back-off is capped at 10 s
+            assert time.monotonic() - came_up < 11
+            gw.wait_log("audit webhook: delivered again")
+            r = httpx.request("DELETE", gw.url + "/system/functions", json={"functionName": "fn0"}, headers=h)
+            assert r.status_code == 202
+            _wait(lambda: len(receiver.events()) >= 4, seconds=3)  # no back-off left once it recovered
+            assert gw.proc.poll() is None  # the same process all along
+        events = receiver.events()
+        assert [(e["method"], e["path"], e["response_code"]) for e in events] == [
+            ("POST", "/system/functions", 202),
+            ("POST", "/system/functions", 202),
+            ("POST", "/system/functions", 202),
+            ("DELETE", "/system/functions", 202),
+        ]
+        assert len({e["id"] for e in events}) == 4
+        assert receiver.deliveries and all(d["valid"] and d["event"] == "api_access" for d in receiver.deliveries)
+    finally:
+        fake.close()
+        if receiver is not None:
+            receiver.close()
