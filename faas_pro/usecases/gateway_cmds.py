@@ -110,8 +110,8 @@ def status(deps: Deps, gateway: str) -> Status:
     from faas_pro.tokens import TokenError, decode_unverified, expiry, is_expired
 
     store = deps.secrets()
+    entry = store.get(gateway) or {}  # first: the default store then knows where the entry is, unprobed
     st = Status(gateway=gateway, store=store.backend)
-    entry = store.get(gateway) or {}
     token = entry.get(TOKEN_KEY)
     st.refresh_token = bool(entry.get("idp_refresh_token"))
     st.idp_issuer = entry.get("idp_issuer")

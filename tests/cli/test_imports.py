@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("rich", "pydantic", "jwt", "cryptography", "keyring", "authlib", "httpx", "starlette", "uvicorn", "yaml")
 
 
@@ -31,14 +33,16 @@ def test_root_help_imports_nothing_heavy() -> None:
 
 
 def test_subcommand_help_imports_nothing_heavy() -> None:
-    for cmd in (["auth", "--help"], ["iam", "--help"], ["serve", "--help"]):
+    for cmd in (["auth", "--help"], ["iam", "--help"], ["serve", "--help"], ["list", "--help"]):
         mods = _modules_after(cmd)
         assert not mods.intersection(HEAVY), (cmd, sorted(mods.intersection(HEAVY)))
 
 
-def test_list_with_a_saved_token_imports_no_crypto_keyring_or_rich(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("command", ["list", "status"])
+def test_saved_token_commands_import_no_crypto_keyring_or_rich(tmp_path, command: str) -> None:  # type: ignore[no-untyped-def]
     """`faas-pro list` runs its whole path (saved token, expiry check, HTTP call) without jwt,
-    cryptography, keyring, authlib, rich or pydantic; httpx is the one heavy import it needs."""
+    cryptography, keyring, authlib, rich or pydantic; httpx is the one heavy import it needs.
+    `faas-pro status` needs none of them (not even httpx)."""
     import base64
     import os
     import time
@@ -57,17 +61,20 @@ def test_list_with_a_saved_token_imports_no_crypto_keyring_or_rich(tmp_path) -> 
     code = (
         "import sys, json\n"
         "from faas_pro.__main__ import run\n"
-        f"rc = run(['list', '-g', {gateway!r}])\n"
+        f"rc = run([{command!r}, '-g', {gateway!r}])\n"
         "print('\\nRC=' + str(rc))\n"
         "print('MODULES=' + json.dumps(sorted({m.split('.')[0] for m, v in sys.modules.items() if v is not None})))\n"
     )
     env = {**os.environ, "FAAS_PRO_DATA_DIR": str(data), "FAAS_PRO_CONFIG_DIR": str(tmp_path / "config")}
     env.pop("FAAS_PRO_TOKEN_STORE", None)  # the default store: reads the file without probing the keyring
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
-    assert "RC=5" in r.stdout, (r.stdout, r.stderr)
-    assert r.stderr.strip() == f"Cannot connect to OpenFaaS on URL: {gateway}"
+    if command == "list":
+        assert "RC=5" in r.stdout, (r.stdout, r.stderr)
+        assert r.stderr.strip() == f"Cannot connect to OpenFaaS on URL: {gateway}"
+    else:
+        assert "RC=0" in r.stdout and "fed:x" in r.stdout, (r.stdout, r.stderr)
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("MODULES="))
     mods = set(json.loads(line.removeprefix("MODULES=")))
-    assert "httpx" in mods
+    assert ("httpx" in mods) == (command == "list")
     forbidden = {"rich", "pydantic", "jwt", "cryptography", "keyring", "authlib", "starlette", "uvicorn", "yaml"}
     assert not mods & forbidden, sorted(mods & forbidden)
