@@ -300,12 +300,11 @@ def _login_locked(run: _Run, seen: dict[str, str] | None) -> LoginOutput:
         try:
             tok = _refresh(run, disc, entry["idp_refresh_token"])
         except RefreshRejected as e:
+            why_not = _cannot_log_in_again(run)
+            if why_not is not None:
+                reason, hint = why_not
+                raise AuthRequired(f"{e.message}; cannot log in again here: {reason}", hint) from None
             deps.warn(f"{e.message}; logging in again")
-            if not deps.interactive():
-                raise AuthRequired(
-                    "cannot log in again here: no terminal (or CI is set)",
-                    f"run faas-pro auth -g {plan.gateway} in a terminal",
-                ) from None
         else:
             return _finish(run, tok, disc.issuer, how="refreshed")
     scopes = _scopes(plan, disc)
@@ -316,6 +315,32 @@ def _login_locked(run: _Run, seen: dict[str, str] | None) -> LoginOutput:
     else:
         tok = _browser_login(run, disc, scopes)
     return _finish(run, tok, disc.issuer)
+
+
+def _cannot_log_in_again(run: _Run) -> tuple[str, str] | None:
+    """Why the login that follows a refused refresh token cannot happen here (reason, hint), or None.
+
+    DESIGN §6: without a terminal a browser may still be opened and its callback waited for (and a
+    device code shown on stderr); what never happens without one is prompting (the paste-back). With
+    ``CI`` set nothing interactive happens at all.
+    """
+    from faas_pro.oauth.browser import plan_browser
+    from faas_pro.oauth.flows import BROWSER_GRANTS
+
+    plan, inp, deps = run.plan, run.inp, run.deps
+    if deps.env.get("CI"):
+        return "CI is set", f"run faas-pro auth -g {plan.gateway} outside CI (in CI, use --ci or --token-file)"
+    if deps.stdin_is_tty() or plan.grant not in BROWSER_GRANTS:
+        return None  # a terminal: a browser, or the pasted URL; device code: the code is shown on stderr
+    if deps.open_url is not None and not inp.no_browser:
+        return None
+    bplan = plan_browser(no_browser=inp.no_browser, command=inp.browser_command, env=deps.env)
+    if bplan.command is not None or bplan.use_default:
+        return None
+    return (
+        f"no terminal and no browser ({bplan.reason})",
+        f"run faas-pro auth -g {plan.gateway} in a terminal, or give --browser-command",
+    )
 
 
 def _discover(client: httpx.Client, authority: str, progress: Progress) -> Discovery:

@@ -170,26 +170,71 @@ def test_two_concurrent_runs_never_spend_one_refresh_token_twice(idp_skip_consen
     assert r.status_code == 200, r.text
 
 
-def test_refused_refresh_token_without_a_terminal_exits_3_and_keeps_the_login(
-    idp_skip_consent: IdP, gw: Server
-) -> None:
-    first_login(idp_skip_consent, gw)
+def spend_refresh_token(gw: Server) -> bytes:
+    """Replace the saved refresh token by one the IdP refuses (invalid_grant); the file's bytes after."""
     tokens_file = data_dir() / "tokens.json"
     doc = json.loads(tokens_file.read_text())
     doc[gw.url]["idp_refresh_token"] = "spent-or-revoked-SENTINEL"
     tokens_file.write_text(json.dumps(doc))
-    before = tokens_file.read_bytes()
+    return tokens_file.read_bytes()
 
-    r = run_cli("auth", "-g", gw.url, "--timeout", "5s")
-    assert r.returncode == EXIT_AUTH, r.stderr
+
+REFUSED = "the identity provider no longer accepts the saved refresh token (invalid_grant"
+
+
+def test_refused_refresh_token_without_a_terminal_logs_in_again_with_the_browser(
+    idp_skip_consent: IdP, gw: Server
+) -> None:
+    first = first_login(idp_skip_consent, gw)
+    spend_refresh_token(gw)
+
+    # stdin is not a terminal (a pipe), CI unset, BROWSER set: DESIGN §6 allows the browser login
+    r = run_cli("auth", "-g", gw.url, "--print-token", "--timeout", "60s", env={"BROWSER": HTTP_BROWSER})
+    assert r.returncode == EXIT_OK, r.stderr
     lines = r.stderr.splitlines()
-    assert lines[0].startswith("the identity provider no longer accepts the saved refresh token (invalid_grant")
-    assert lines[0].endswith("; logging in again")
-    assert (
-        lines[-1]
-        == f"cannot log in again here: no terminal (or CI is set); run faas-pro auth -g {gw.url} in a terminal"
-    )
-    assert "SENTINEL" not in r.stderr and tokens_file.read_bytes() == before
+    assert lines[0].startswith(REFUSED) and lines[0].endswith("; logging in again"), lines
+    assert "Opened a browser to log in." in r.stderr and "cannot log in again" not in r.stderr
+    assert_plain(r.stderr)
+    token = r.stdout.strip()
+    assert token != first.stdout.strip() and gateway_claims(gw, token)["sub"] == "fed:user-alice"
+    saved = saved_tokens()[gw.url]
+    assert saved["openfaas_token"] == token
+    assert saved["idp_refresh_token"] != "spent-or-revoked-SENTINEL"  # the new login's
+
+
+def test_refused_refresh_token_with_ci_set_exits_3_in_one_line_and_keeps_the_login(
+    idp_skip_consent: IdP, gw: Server
+) -> None:
+    first_login(idp_skip_consent, gw)
+    before = spend_refresh_token(gw)
+
+    # even with a browser command: CI means nothing interactive
+    r = run_cli("auth", "-g", gw.url, "--timeout", "5s", env={"CI": "true", "BROWSER": HTTP_BROWSER})
+    assert r.returncode == EXIT_AUTH, r.stderr
+    assert r.stderr.splitlines() == [r.stderr.strip()]  # one line, no "logging in again" before it
+    line = r.stderr.strip()
+    assert line.startswith(REFUSED), line
+    assert line.endswith(
+        f"; cannot log in again here: CI is set; run faas-pro auth -g {gw.url} outside CI"
+        " (in CI, use --ci or --token-file)"
+    ), line
+    assert "SENTINEL" not in r.stderr and (data_dir() / "tokens.json").read_bytes() == before
+
+
+def test_refused_refresh_token_without_a_terminal_or_a_browser_exits_3_and_says_why(
+    idp_skip_consent: IdP, gw: Server
+) -> None:
+    first_login(idp_skip_consent, gw)
+    before = spend_refresh_token(gw)
+
+    r = run_cli("auth", "-g", gw.url, "--timeout", "5s")  # no BROWSER, no display, stdin a pipe
+    assert r.returncode == EXIT_AUTH, r.stderr
+    assert r.stderr.splitlines() == [r.stderr.strip()]
+    assert r.stderr.strip().endswith(
+        "; cannot log in again here: no terminal and no browser (there is no display (DISPLAY/WAYLAND_DISPLAY"
+        f" unset)); run faas-pro auth -g {gw.url} in a terminal, or give --browser-command"
+    ), r.stderr
+    assert "SENTINEL" not in r.stderr and (data_dir() / "tokens.json").read_bytes() == before
 
 
 def test_no_refresh_asks_for_no_offline_access_and_keeps_no_refresh_token(idp_skip_consent: IdP, gw: Server) -> None:

@@ -1,8 +1,10 @@
 """`faas-pro auth` on a real terminal (a pty drives the subprocess): the pasted redirect URL when no
-browser can open, and the progress line that appears only when stderr is a terminal."""
+browser can open (and never with CI set), the progress line that appears only when stderr is a
+terminal, and the browser login that follows a refused refresh token."""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
@@ -15,8 +17,17 @@ from pathlib import Path
 
 import httpx
 
-from faas_pro.errors import EXIT_OK
-from tests.integration.conftest_auth import HTTP_BROWSER, ROOT, verify_jwt, wait_for_file
+from faas_pro.errors import EXIT_ERROR, EXIT_OK
+from tests.integration.conftest_auth import (
+    HTTP_BROWSER,
+    ROOT,
+    auth_argv,
+    data_dir,
+    run_cli,
+    saved_tokens,
+    verify_jwt,
+    wait_for_file,
+)
 from tests.support.http_browser import browse
 from tests.support.idp import IdP, drive_login
 
@@ -107,3 +118,39 @@ def test_progress_line_counts_down_on_a_terminal_only(idp: IdP, tmp_path: Path) 
         p.communicate(timeout=60)
     assert p.returncode == EXIT_OK, pty.text
     assert "Logged in as alice" in pty.text
+
+
+def test_ci_on_a_terminal_never_asks_for_a_pasted_url(idp: IdP) -> None:
+    args = ["auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--port", "0", "--no-exchange"]
+    with cli_on_pty([*args, "--no-browser", "--timeout", "2s"], stdin_tty=True, env={"CI": "true"}) as (p, pty):
+        p.communicate(timeout=30)
+        pty.wait_for("(--timeout)")
+    assert p.returncode == EXIT_ERROR, pty.text
+    assert "Open this URL in a browser to log in:" in pty.text and f"{idp.issuer}/auth?" in pty.text
+    assert "paste" not in pty.text.lower()
+    assert "no login response arrived within 2s (--timeout)" in pty.text
+    assert "Traceback" not in pty.text
+
+
+def test_refused_refresh_token_on_a_terminal_logs_in_again_with_the_browser(idp_skip_consent: IdP) -> None:
+    idp, gw = idp_skip_consent, "http://127.0.0.1:8080"  # the default gateway; --no-exchange: never called
+    first = run_cli(*auth_argv(idp.issuer, "--no-exchange", "--print-token"))
+    assert first.returncode == EXIT_OK, first.stderr
+    tokens_file = data_dir() / "tokens.json"
+    doc = json.loads(tokens_file.read_text())
+    assert doc[gw]["idp_refresh_token"]
+    doc[gw]["idp_refresh_token"] = "spent-or-revoked-SENTINEL"
+    tokens_file.write_text(json.dumps(doc))
+
+    args = ["auth", "--no-exchange", "--print-token", "--browser-command", HTTP_BROWSER, "--timeout", "60s"]
+    with cli_on_pty(args, stdin_tty=True, env={}) as (p, pty):
+        out, _ = p.communicate(timeout=60)
+    assert p.returncode == EXIT_OK, pty.text
+    assert "the identity provider no longer accepts the saved refresh token (invalid_grant" in pty.text
+    assert "; logging in again" in pty.text and "Opened a browser to log in." in pty.text
+    assert "paste" not in pty.text.lower()  # a browser was started: nothing is read from the terminal
+    token = out.strip()
+    claims = verify_jwt(token, idp.jwks(), issuer=idp.issuer, audience="faas-gateway", alg="ES256")
+    assert claims["sub"] == "user-alice" and token != first.stdout.strip()
+    saved = saved_tokens()[gw]
+    assert saved["idp_access_token"] == token and saved["idp_refresh_token"] != "spent-or-revoked-SENTINEL"
