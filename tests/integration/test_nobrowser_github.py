@@ -1,7 +1,8 @@
 """The GitHub Actions path end to end: a local endpoint that behaves like the Actions token service
 (checks the bearer request token and ``audience``) hands out tokens minted by a SECOND test IdP
 acting as the CI issuer (its client_credentials token with ``resource=<gateway>``, so ``aud`` is
-the gateway); the token is exchanged at a real ``faas-pro serve``."""
+the gateway); the token is exchanged at a real ``faas-pro serve``. The library functions are tested
+directly, and ``faas-pro auth --ci github|auto`` as a subprocess."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
-from faas_pro.errors import FaasProError
+from faas_pro.errors import EXIT_OK, FaasProError
 from faas_pro.oauth.federation import github_actions_token, read_subject_token
 from faas_pro.tokens import VerifyOptions, decode_unverified, jwks_lookup, verify
+from tests.integration.conftest_auth import run_cli, saved_tokens, verify_jwt
 from tests.integration.server_fixtures import exchange, gateway_key
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP, start_idp
@@ -115,3 +118,37 @@ def test_wrong_request_token_names_the_service_and_hides_the_token(server: Scrip
     assert "(ACTIONS_ID_TOKEN_REQUEST_URL) answered HTTP 401: Bad credentials" in line
     assert "id-token: write" in line
     assert "SENTINEL" not in line
+
+
+def gateway_claims(gateway: Server, token: str) -> dict[str, Any]:
+    jwks = httpx.get(gateway.url + "/.well-known/jwks.json", timeout=10).json()
+    return verify_jwt(token, jwks, issuer=GATEWAY, audience=GATEWAY, alg="ES256")
+
+
+@pytest.mark.parametrize("ci", ["github", "auto"])
+def test_auth_ci_through_the_cli_saves_the_gateway_token(
+    ci: str, server: ScriptedServer, ci_idp: IdP, gateway: Server
+) -> None:
+    env = actions_service(server, ci_idp)
+    if ci == "github":
+        del env["GITHUB_ACTIONS"]  # --ci github needs only the two ACTIONS_ID_TOKEN_REQUEST_ variables
+    r = run_cli("auth", "-g", gateway.url, "--ci", ci, "--audience", GATEWAY, "--faas-cli-config", env=env)
+    assert r.returncode == EXIT_OK, r.stderr
+    assert r.stdout == ""  # no --print-token
+    assert REQUEST_TOKEN not in r.stderr
+    hits = server.hits("/_apis/distributedtask/token")
+    assert [h.query["audience"] for h in hits] == [[GATEWAY]]
+    assert hits[0].headers["authorization"] == f"Bearer {REQUEST_TOKEN}"
+
+    saved = saved_tokens()[gateway.url]
+    assert set(saved) == {"openfaas_token"}  # nothing of the CI job's own token is kept
+    claims = gateway_claims(gateway, saved["openfaas_token"])
+    assert claims["sub"] == "fed:faas-svc" and claims["fed:iss"] == ci_idp.issuer
+    assert claims["policy"] == ["ci-deployer"]
+    assert "OpenFaaS token for fed:faas-svc: policies ci-deployer; expires " in r.stderr
+
+    # OPENFAAS_CONFIG is unset: faas-cli's default ~/.openfaas/config.yml (HOME is the test's own)
+    path = Path.home() / ".openfaas" / "config.yml"
+    assert f"into faas-cli's config {path}" in r.stderr
+    doc = yaml.safe_load(path.read_text())
+    assert doc == {"auths": [{"gateway": gateway.url, "auth": "oauth2", "token": saved["openfaas_token"]}]}
