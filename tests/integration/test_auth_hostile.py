@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
 from tests.integration.conftest_auth import (
@@ -217,3 +220,43 @@ def test_failed_login_keeps_the_saved_settings_and_token(idp: IdP, tmp_path: Pat
     timed_out = run_cli(*argv, env={"TEST_BROWSER_RECORD": str(tmp_path / "u.txt")})
     assert timed_out.returncode == EXIT_ERROR
     assert (settings.read_bytes(), tokens.read_bytes()) == before
+
+
+def _forge_id_token(idp: IdP, nonce: str, how: str) -> str:
+    """An ID token with every claim right (issuer, audience, nonce, times) that the IdP never signed."""
+    now = int(time.time())
+    claims = {"iss": idp.issuer, "sub": "user-mallory", "aud": "faas-cli", "nonce": nonce, "iat": now, "exp": now + 600}
+    kid = next(k["kid"] for k in idp.jwks()["keys"] if k["kty"] == "RSA")  # a kid the IdP really publishes
+    if how == "alg-none":
+        return jwt.encode(claims, "", algorithm="none", headers={"kid": kid})
+    own_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(claims, own_key, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"), [("own-key", "signature does not verify"), ("alg-none", "alg none is never accepted")]
+)
+def test_forged_id_token_with_the_right_state_is_refused_and_nothing_is_saved(
+    idp: IdP, tmp_path: Path, how: str, reason: str
+) -> None:
+    record = tmp_path / "url.txt"
+    argv = auth_argv(idp.issuer, "--grant", "implicit-id", "--no-exchange", "--print-token")
+    proc = start_cli(*argv, env={"TEST_BROWSER_RECORD": str(record)})
+    try:
+        login = Login(proc, wait_for_file(record))
+        forged = _forge_id_token(idp, login.params["nonce"], how)
+        # a hostile "browser" posts its own id_token the way the relay page / form_post would
+        r = httpx.post(login.callback, data={"state": login.state, "id_token": forged, "iss": idp.issuer})
+        assert r.status_code == 200, r.text  # the shape is right: the loopback takes it, the CLI judges it
+        code, out, err = login.finish()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert code == EXIT_ERROR and out == ""
+    problem = [ln for ln in err.splitlines() if "ID token" in ln]
+    assert problem == [f"the ID token from {idp.issuer} was refused: {reason}"], err
+    assert err.splitlines()[-1] == problem[0]
+    assert forged not in err and "Traceback" not in err and "mallory" not in err
+    assert not (config_dir() / "settings.json").exists()
+    assert not (data_dir() / "tokens.json").exists()
