@@ -12,6 +12,7 @@ from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
 from tests.integration.conftest_auth import (
     HTTP_BROWSER,
     auth_argv,
+    callback_of,
     config_dir,
     data_dir,
     http_server,
@@ -119,6 +120,48 @@ def test_second_run_reuses_saved_settings_and_flags_update_them(idp: IdP, tmp_pa
     assert claims["sub"] == "user-bob"
     saved = saved_settings()["gateways"][gw]
     assert saved["grant"] == "implicit" and saved["scopes"] == ["openid", "groups"] and saved["port"] == 0
+
+
+def _recorded_url(tmp_path: Path, *args: str) -> str:
+    """Run `faas-pro auth ARGS` with a browser that only records the URL; the CLI then times out (2s)."""
+    record = tmp_path / "recorded-url"
+    record.unlink(missing_ok=True)
+    r = run_cli(*args, "--browser-command", HTTP_BROWSER, "--timeout", "2s", env={"TEST_BROWSER_RECORD": str(record)})
+    assert r.returncode == EXIT_ERROR and "no login response arrived within 2s (--timeout)" in r.stderr, r.stderr
+    return record.read_text()
+
+
+def test_auth_with_only_the_gateway_repeats_the_saved_grant_and_scopes(idp: IdP, tmp_path: Path) -> None:
+    gw = "http://gw-repeat.example:8080"
+    first = run_cli(
+        *auth_argv(idp.issuer, "-g", gw, "--grant", "implicit", "--scope", "openid", "--scope", "groups"),
+        "--no-exchange",
+    )
+    assert first.returncode == EXIT_OK, first.stderr
+    settings_before = (config_dir() / "settings.json").read_bytes()
+
+    url = _recorded_url(tmp_path, "auth", "-g", gw)  # only -g: everything else is the saved settings
+    assert url.startswith(idp.issuer + "/auth?")
+    query = url.split("?", 1)[1]
+    assert "response_type=id_token+token" in query or "response_type=id_token%20token" in query, url
+    redirect_uri, params = callback_of(url)
+    assert params["response_type"] == "id_token token"
+    # the saved scopes, not the defaults (no profile/email); offline_access: the IdP lists it (refresh)
+    assert params["scope"] == "openid groups offline_access"
+    assert "scope=openid+groups" in query or "scope=openid%20groups" in query, url
+    assert params["client_id"] == "faas-cli" and params["nonce"]
+    port = int(redirect_uri.split(":")[2].split("/")[0])
+    assert redirect_uri == f"http://127.0.0.1:{port}/oauth/callback" and port != 31111  # the saved --port 0
+    assert (config_dir() / "settings.json").read_bytes() == settings_before  # a failed run changes nothing
+
+
+def test_callback_port_defaults_to_31111(idp: IdP, tmp_path: Path) -> None:
+    # the browser only records the URL and never connects: port 31111 is held for the 2 s of --timeout
+    url = _recorded_url(tmp_path, "auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--no-exchange")
+    redirect_uri, params = callback_of(url)
+    assert redirect_uri == "http://127.0.0.1:31111/oauth/callback"
+    assert params["response_type"] == "code" and params["scope"].split()[:3] == ["openid", "profile", "email"]
+    assert not (config_dir() / "settings.json").exists()
 
 
 def test_gateway_without_token_endpoint_saves_the_idp_token(idp: IdP) -> None:
