@@ -64,6 +64,8 @@ class GatewayClient:
                 status, ctype = resp.status_code, resp.headers.get("content-type", "")
         except httpx.TransportError as e:
             raise Unreachable(f"Cannot connect to OpenFaaS on URL: {self.gateway}", _tls_hint(e)) from e
+        except httpx.DecodingError:  # e.g. Content-Encoding: gzip over a body that is not gzip
+            raise FaasProError(f"{self.gateway} answered {path} with a body that cannot be decoded") from None
         text = body.decode("utf-8", errors="replace")
         if status == 401:
             raise AuthRequired(

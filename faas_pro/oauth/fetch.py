@@ -70,6 +70,8 @@ def request_json(
         raise Unreachable(f"timed out talking to {what} at {url}") from e
     except httpx.TransportError as e:
         raise Unreachable(f"cannot reach {what} at {url}: {one_line(e) or type(e).__name__}") from e
+    except httpx.DecodingError:  # e.g. Content-Encoding: gzip over a body that is not gzip
+        raise FaasProError(f"{what} at {url} sent a body that cannot be decoded") from None
     body: Any
     try:
         body = json.loads(raw.decode("utf-8"))

@@ -122,3 +122,20 @@ def test_no_token_means_no_authorization_header() -> None:
 
     client(handler, token=None).list_namespaces()
     assert "authorization" not in seen[0].headers
+
+
+class NotGzip(httpx.SyncByteStream):
+    """A body sent as it is (read lazily, as from a socket) under a Content-Encoding it does not have."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield b"not gzip at all"
+
+
+def test_an_undecodable_body_is_one_error_line_not_a_traceback() -> None:
+    def garbled(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=NotGzip())
+
+    with pytest.raises(FaasProError) as info:
+        client(garbled).list_namespaces()
+    assert info.value.exit_code == EXIT_ERROR
+    assert info.value.line() == f"{GW} answered /system/namespaces with a body that cannot be decoded"

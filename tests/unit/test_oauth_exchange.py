@@ -80,3 +80,19 @@ def test_connection_refused_is_unreachable_naming_the_gateway() -> None:
     client = httpx.Client(transport=httpx.MockTransport(refuse))
     with pytest.raises(Unreachable, match=f"cannot reach the gateway at {GW}/oauth/token"):
         exchange(client, GW, "S")
+
+
+class NotGzip(httpx.SyncByteStream):
+    """A body sent as it is (read lazily, as from a socket) under a Content-Encoding it does not have."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield b"not gzip at all"
+
+
+def test_an_undecodable_body_is_a_faas_pro_error() -> None:
+    def garbled(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=NotGzip())
+
+    client = httpx.Client(transport=httpx.MockTransport(garbled))
+    with pytest.raises(FaasProError, match=f"the gateway at {GW}/oauth/token sent a body that cannot be decoded"):
+        exchange(client, GW, "S")
