@@ -295,7 +295,7 @@ class UpstreamBackend:
         try:
             async with self._client.stream(method, path, params=params, content=content, headers=headers) as r:
                 buf = bytearray()
-                async for chunk in r.aiter_raw():
+                async for chunk in r.aiter_bytes():  # decoded: the cap also stops decompression bombs
                     buf += chunk
                     if len(buf) > MAX_UPSTREAM_BYTES:
                         raise BackendError("the upstream gateway's answer is too large")

@@ -137,7 +137,7 @@ class IssuerKeys:
                 if declared is not None and declared.isdigit() and int(declared) > MAX_DOC_BYTES:
                     raise IssuerError(f"{what} is larger than {MAX_DOC_BYTES} bytes")
                 buf = bytearray()
-                async for chunk in r.aiter_raw():
+                async for chunk in r.aiter_bytes():  # decoded: the cap also stops decompression bombs
                     buf += chunk
                     if len(buf) > MAX_DOC_BYTES:
                         raise IssuerError(f"{what} is larger than {MAX_DOC_BYTES} bytes")
