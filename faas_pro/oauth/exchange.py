@@ -46,10 +46,11 @@ def exchange(client: httpx.Client, gateway: str, subject_token: str) -> Exchange
     if r.status != 200:
         body = r.body if isinstance(r.body, dict) else {}
         desc, err = body.get("error_description"), body.get("error")
-        detail = one_line(desc) if isinstance(desc, str) and desc else one_line(err) if isinstance(err, str) else ""
+        text = desc if isinstance(desc, str) and desc else err if isinstance(err, str) else ""
+        # a gateway may echo what it was sent: redact before one_line() shortens it past recognition
+        detail = one_line(redact(text, [subject_token])) if text else ""
         if 300 <= r.status < 400:
             detail = "a redirect, which is never followed for token requests"
-        detail = redact(detail, [subject_token])  # a gateway may echo what it was sent
         msg = f"the gateway {gateway} refused the token exchange (HTTP {r.status})"
         raise FaasProError(f"{msg}: {detail}" if detail else msg)
     token = r.body.get("access_token") if isinstance(r.body, dict) else None

@@ -96,3 +96,12 @@ def test_an_undecodable_body_is_a_faas_pro_error() -> None:
     client = httpx.Client(transport=httpx.MockTransport(garbled))
     with pytest.raises(FaasProError, match=f"the gateway at {GW}/oauth/token sent a body that cannot be decoded"):
         exchange(client, GW, "S")
+
+
+def test_an_echoed_long_subject_token_is_redacted_before_the_line_is_shortened() -> None:
+    subject = "eyJ" + "a" * 400 + ".eyJ" + "b" * 400 + ".sig"
+    client, _ = _client(400, {"error": "invalid_grant", "error_description": f"cannot verify {subject}"})
+    with pytest.raises(FaasProError) as e:
+        exchange(client, GW, subject)
+    assert e.value.message.endswith("(HTTP 400): cannot verify ***")
+    assert "eyJaaaa" not in e.value.line()
