@@ -729,9 +729,6 @@ def _federated(inp: LoginInput, deps: Deps, progress: Progress) -> LoginOutput:
         display_name="",
         grant=ci or "token",
     )
-    try:
-        with _locked(deps, gateway, timeout, progress):
-            printed = _exchange(deps, client, progress, gateway, subject, out)
-            return _save(deps, inp, out, {"openfaas_token": printed}, printed, None, inp.faas_cli_config is True)
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted: nothing was saved, and what was saved before is unchanged") from None
+    with _locked(deps, gateway, timeout, progress):  # Ctrl-C: login() turns it into Interrupted
+        printed = _exchange(deps, client, progress, gateway, subject, out)
+        return _save(deps, inp, out, {"openfaas_token": printed}, printed, None, inp.faas_cli_config is True)
