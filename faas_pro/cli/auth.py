@@ -125,14 +125,8 @@ def auth(
 
 def _granted(out: LoginOutput, now: float) -> str:
     """``OpenFaaS token for fed:…: policies a, b; expires 2025-01-01T10:00:00Z (in 29m59s).``"""
-    import time
+    from faas_pro.usecases.gateway_cmds import expiry_text  # one wording with `faas-pro status`
 
     policies = ", ".join(out.policies) or "(none)"
-    expires = "no expiry"
-    if out.expires_at is not None:
-        left = max(0, int(out.expires_at - now))
-        h, rest = divmod(left, 3600)
-        m, sec = divmod(rest, 60)
-        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(out.expires_at))
-        expires = f"expires {when} (in {f'{h}h' if h else ''}{m}m{sec:02d}s)"
+    expires = "no expiry" if out.expires_at is None else f"expires {expiry_text(out.expires_at, now)}"
     return f"OpenFaaS token for {out.openfaas_subject or '(no subject)'}: policies {policies}; {expires}."

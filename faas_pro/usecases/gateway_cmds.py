@@ -163,7 +163,7 @@ def render_status(st: Status) -> str:
                 f"{st.expires_at} ({'expired' if st.expired else _duration(st.expires_in or 0)})"
                 if st.expires_at
                 else "(unknown)",
-            ),
+            ),  # the same wording as expiry_text(), from the values status() already worked out
             ("Refresh", "yes" if st.refresh_token else "no"),
         ]
     else:
