@@ -311,6 +311,8 @@ def build_app(gw: Gateway) -> Starlette:
             if audit_client is not None:
                 await audit_client.aclose()
             await gw.backend.close()
+            if gw.outbox is not None:
+                gw.outbox.close()
 
     routes = [
         Route("/.well-known/openid-configuration", discovery, methods=["GET"]),
