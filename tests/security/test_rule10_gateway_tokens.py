@@ -8,11 +8,13 @@ naming a published key, ``typ: at+jwt`` and ES256; ``iam validate`` warns about 
 from __future__ import annotations
 
 import io
+import sqlite3
 import time
 from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from faas_pro.errors import EXIT_OK
 from tests.integration.server_fixtures import bearer, exchange
@@ -90,7 +92,7 @@ def test_a_full_outbox_is_logged_and_never_fails_a_request(tmp_path: Path) -> No
     )
     app = build_app(gw)
 
-    async def requests() -> list[int]:
+    async def requests() -> tuple[list[int], int, int]:
         async with app.router.lifespan_context(app):  # the deliverer runs (and fails) as in production
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
@@ -99,8 +101,11 @@ def test_a_full_outbox_is_logged_and_never_fails_a_request(tmp_path: Path) -> No
                     body = {"service": f"fn{i}", "image": "img:1", "namespace": "staging"}
                     r = await client.post("/system/functions", json=body, headers=bearer(token))
                     statuses.append(r.status_code)
-                return statuses
+                return statuses, gw.outbox.pending(), gw.outbox.dropped  # read before shutdown closes it
 
-    assert asyncio.run(requests()) == [202] * 6
-    assert gw.outbox.pending() == 2 and gw.outbox.dropped == 4
+    statuses, pending, dropped = asyncio.run(requests())
+    assert statuses == [202] * 6
+    assert pending == 2 and dropped == 4
+    with pytest.raises(sqlite3.ProgrammingError):  # the gateway's shutdown closed the outbox
+        gw.outbox.pending()
     assert err.getvalue().count("audit outbox full") == 1, err.getvalue()
