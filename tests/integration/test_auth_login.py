@@ -156,11 +156,21 @@ def test_auth_with_only_the_gateway_repeats_the_saved_grant_and_scopes(idp: IdP,
 
 
 def test_callback_port_defaults_to_31111(idp: IdP, tmp_path: Path) -> None:
-    # the browser only records the URL and never connects: port 31111 is held for the 2 s of --timeout
-    url = _recorded_url(tmp_path, "auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--no-exchange")
-    redirect_uri, params = callback_of(url)
-    assert redirect_uri == "http://127.0.0.1:31111/oauth/callback"
-    assert params["response_type"] == "code" and params["scope"].split()[:3] == ["openid", "profile", "email"]
+    # The browser only records the URL and never connects: port 31111 is held for the 2 s of --timeout.
+    # Where something else holds 31111 right now (another test run on this machine), the refusal must
+    # name that port: either way the default is 31111, and nothing is saved.
+    import socket
+
+    with socket.socket() as probe:
+        busy = probe.connect_ex(("127.0.0.1", 31111)) == 0
+    if busy:
+        r = run_cli("auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--no-exchange", "--timeout", "2s")
+        assert r.returncode == EXIT_ERROR and "port 31111 on 127.0.0.1 is already in use" in r.stderr, r.stderr
+    else:
+        url = _recorded_url(tmp_path, "auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--no-exchange")
+        redirect_uri, params = callback_of(url)
+        assert redirect_uri == "http://127.0.0.1:31111/oauth/callback"
+        assert params["response_type"] == "code" and params["scope"].split()[:3] == ["openid", "profile", "email"]
     assert not (config_dir() / "settings.json").exists()
 
 
