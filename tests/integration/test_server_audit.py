@@ -78,26 +78,26 @@ def _wait(check: Any, seconds: float = 20.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
+def _audited_args(tmp_path: Path, gateway_key: Path, fake: FakeIssuer, webhook: str, secret: bytes) -> list[str]:
+    """serve arguments: an admin Role for the fake issuer's robot-1 and an audit webhook."""
+    iam = write_iam(
+        tmp_path,
+        issuer_yaml("fake", fake.iss, ["fake-aud"])
+        + policy_yaml("admin", ["*"], ["*"])
+        + role_yaml("r", ["admin"], principal=["robot-1"]),
+    )
+    (tmp_path / "secret").write_bytes(secret)
+    return serve_args(
+        iam, gateway_key, tmp_path / "state", GATEWAY,
+        "--audit-webhook", webhook, "--audit-secret-file", str(tmp_path / "secret"),
+    )  # fmt: skip
+
+
 def test_delivery_after_outage_and_restart(tmp_path: Path, gateway_key: Path) -> None:
     fake, receiver = FakeIssuer(), Receiver()
     try:
-        iam = write_iam(
-            tmp_path,
-            issuer_yaml("fake", fake.iss, ["fake-aud"])
-            + policy_yaml("admin", ["*"], ["*"])
-            + role_yaml("r", ["admin"], principal=["robot-1"]),
-        )
-        (tmp_path / "secret").write_bytes(SECRET + b"\n")
-        args = serve_args(
-            iam,
-            gateway_key,
-            tmp_path / "state",
-            GATEWAY,
-            "--audit-webhook",
-            receiver.url,
-            "--audit-secret-file",
-            str(tmp_path / "secret"),
-        )
+        # the trailing newline is part of the test: the secret file is read without it
+        args = _audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET + b"\n")
         subject = fake.mint(fake.claims(name="Robot One"))
         with running(args) as gw:
             token = exchange(gw.url, subject).json()["access_token"]
@@ -150,23 +150,7 @@ def test_delivery_recovers_without_a_restart(tmp_path: Path, gateway_key: Path) 
     fake = FakeIssuer()
     receiver: Receiver | None = None
     try:
-        iam = write_iam(
-            tmp_path,
-            issuer_yaml("fake", fake.iss, ["fake-aud"])
-            + policy_yaml("admin", ["*"], ["*"])
-            + role_yaml("r", ["admin"], principal=["robot-1"]),
-        )
-        (tmp_path / "secret").write_bytes(SECRET)
-        args = serve_args(
-            iam,
-            gateway_key,
-            tmp_path / "state",
-            GATEWAY,
-            "--audit-webhook",
-            f"http://127.0.0.1:{port}/audit",
-            "--audit-secret-file",
-            str(tmp_path / "secret"),
-        )
+        args = _audited_args(tmp_path, gateway_key, fake, f"http://127.0.0.1:{port}/audit", SECRET)
         with running(args) as gw:
             h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
             for i in range(3):
