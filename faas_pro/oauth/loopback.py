@@ -1,9 +1,15 @@
 """The RFC 8252 loopback redirect receiver.
 
-Security properties (SECURITY.md rule 5), each with a test in tests/integration/test_auth_hostile.py:
+Security properties (RFC 8252 §7.3, §8.3), each with a test in tests/integration/test_auth_hostile.py
+or tests/integration/test_auth_port.py:
 
 - binds only the loopback address of the redirect host (``127.0.0.1``, or ``::1`` for ``[::1]``),
-  exclusively: no ``SO_REUSEADDR`` (``SO_EXCLUSIVEADDRUSE`` on Windows); a busy port fails closed;
+  never with ``SO_REUSEPORT``. On Linux and macOS with ``SO_REUSEADDR``: it lets the next login bind
+  again over the previous one's connection in TIME_WAIT, and (on Linux) never over a live listener,
+  on the same address or on ``0.0.0.0``. On Windows with ``SO_EXCLUSIVEADDRUSE`` and never
+  ``SO_REUSEADDR`` (which there would let another socket take the port). See ``socket_options``;
+- a busy port fails closed: the error names the port, and says "in use" only when something
+  really listens there (the receiver connects to the port to find out);
 - the ``Host`` header must be the redirect URI's own host and port (DNS rebinding);
 - the CSPRNG ``state`` is checked in the handler in constant time; a request with a wrong or
   missing state is answered 400 and *ignored*, so a stray or hostile request cannot end the login;
@@ -79,15 +85,43 @@ class _Outcome:
     error: FaasProError | None = None
 
 
+def socket_options(platform: str) -> tuple[str, ...]:
+    """The ``SOL_SOCKET`` options (by name, each set to 1) the callback socket gets before its bind.
+
+    ``platform`` is a ``sys.platform`` value. Linux and macOS: ``SO_REUSEADDR``, so that a login can
+    bind the port again while the previous login's connection is in TIME_WAIT (Linux still refuses
+    it while anything listens on the port, on that address or the wildcard). Windows:
+    ``SO_EXCLUSIVEADDRUSE`` and never ``SO_REUSEADDR``, which on Windows lets a second socket bind
+    a port that is in use. Elsewhere a plain bind. ``SO_REUSEPORT`` never.
+    """
+    if platform == "win32":
+        return ("SO_EXCLUSIVEADDRUSE",)
+    if platform.startswith(("linux", "darwin")):
+        return ("SO_REUSEADDR",)
+    return ()
+
+
+def _listening(family: int, address: str, port: int) -> bool:
+    """Whether something accepts connections on ``address:port`` right now."""
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2.0)
+        try:
+            return probe.connect_ex((address, port)) == 0
+        except OSError:  # a timeout: nothing answered
+            return False
+
+
 class _Server(ThreadingHTTPServer):
-    allow_reuse_address = False  # http.server turns it on; an exclusive bind must not
+    allow_reuse_address = False  # TCPServer's own switch; server_bind below chooses the options
     allow_reuse_port = False
     daemon_threads = True
     receiver: LoopbackReceiver
 
     def server_bind(self) -> None:
-        if sys.platform == "win32" and hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # pragma: no cover
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        for name in socket_options(sys.platform):
+            option = getattr(socket, name, None)
+            if option is not None:
+                self.socket.setsockopt(socket.SOL_SOCKET, option, 1)
         # skip HTTPServer.server_bind: its getfqdn() is a reverse DNS lookup we do not need
         self.socket.bind(self.server_address)
         self.server_address = self.socket.getsockname()
@@ -264,12 +298,7 @@ class LoopbackReceiver:
         try:
             server = cls((self.target.bind, self._requested_port), _Handler)
         except OSError as e:
-            if e.errno in (errno.EADDRINUSE, errno.EACCES, getattr(errno, "WSAEADDRINUSE", -1)):
-                raise FaasProError(
-                    f"port {self._requested_port} on {self.target.bind} is already in use",
-                    "pass --port 0 to let faas-pro pick a free port (when your IdP allows any loopback port)",
-                ) from e
-            raise FaasProError(f"cannot listen on {self.target.bind}:{self._requested_port}: {e.strerror}") from e
+            raise self._bind_error(e) from e
         server.receiver = self
         self._server = server
         self.port = server.server_port
@@ -278,6 +307,23 @@ class LoopbackReceiver:
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="faas-pro-loopback", daemon=True
         )
         self._thread.start()
+
+    def _bind_error(self, e: OSError) -> FaasProError:
+        """The one line for a failed bind or listen: "in use" only when something listens there."""
+        port, bind = self._requested_port, self.target.bind
+        any_port = "pass --port 0 to let faas-pro pick a free port (when your IdP allows any loopback port)"
+        denied = (errno.EACCES, getattr(errno, "WSAEACCES", -1))
+        taken = (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1), *denied)
+        if e.errno not in taken or port == 0:
+            return FaasProError(f"cannot listen on {bind}:{port}: {e.strerror}")
+        if _listening(self.target.family, bind, port):
+            return FaasProError(f"port {port} on {bind} is already in use", any_port)
+        if e.errno in denied:
+            return FaasProError(f"this user may not listen on {bind} port {port}", f"try another --port, or {any_port}")
+        return FaasProError(
+            f"port {port} on {bind} is not free yet, though nothing listens there",
+            f"a connection that used it may still be closing: try again in a minute, or {any_port}",
+        )
 
     def deliver(self, query: str) -> tuple[int, str, str, str]:
         """Judge one authorization response; returns (status, title, element id, message) for the page."""
