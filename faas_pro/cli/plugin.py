@@ -34,7 +34,7 @@ def install(
     if before.kind == "foreign":
         deps.warn(f"Replaced {out.path}, which was not faas-pro's (--force).")
     elif before.shim is not None and (before.shim.python, before.shim.package) != (out.shim.python, out.shim.package):
-        deps.warn(f"Replaced faas-pro's plugin that ran {before.shim.python}.")
+        deps.warn(f"Replaced faas-pro's plugin that ran {before.shim.python} ({before.shim.package}).")
     deps.warn(f"Installed the faas-cli plugin {name!r} at {out.path}; it runs {out.shim.python} -m faas_pro.")
     deps.warn(f"Try: faas-cli {name} auth --authority URL --client-id ID   (then faas-cli namespaces, faas-cli list …)")
 

@@ -176,7 +176,7 @@ class Found:
 def inspect(path: Path) -> Found:
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such file (creating the directory will say why)
         return Found(path, "absent")
     except OSError as e:
         raise FaasProError(f"cannot read {path}: {e.strerror}", "check the directory's permissions") from None
