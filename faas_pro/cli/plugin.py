@@ -10,12 +10,12 @@ import typer
 from faas_pro.cli._common import deps_of
 
 app = typer.Typer(
-    help="Run faas-pro as a faas-cli plugin: `faas-cli pro auth …`, then plain faas-cli uses the token.",
+    help="Install faas-pro as faas-cli's plugin: `faas-cli pro auth …` (docs/plugin.md).",
     no_args_is_help=True,
 )
 
-_NAME = typer.Option("pro", "--name", help="Plugin name: faas-cli runs it for `faas-cli NAME …`.")
-_DIR = typer.Option(None, "--dir", help="Plugin directory (default: faas-cli's, ~/.openfaas/plugins).")
+_NAME = typer.Option("pro", "--name", metavar="NAME", help="Plugin name: faas-cli runs it for `faas-cli NAME …`.")
+_DIR = typer.Option(None, "--dir", metavar="DIR", help="Plugin directory (default: faas-cli's, ~/.openfaas/plugins).")
 
 
 @app.command("install")
@@ -25,7 +25,11 @@ def install(
     directory: str | None = _DIR,
     force: bool = typer.Option(False, "--force", help="Replace a plugin of that name that is not faas-pro's."),
 ) -> None:
-    """Install this faas-pro as faas-cli's plugin NAME (a small script that runs it), atomically."""
+    """Install this faas-pro as faas-cli's plugin NAME.
+
+    A small script that runs this installation, written atomically; a plugin that is not
+    faas-pro's is replaced only with --force.
+    """
     from faas_pro.usecases import plugin as uc
 
     deps = deps_of(ctx)
@@ -54,7 +58,10 @@ def uninstall(ctx: typer.Context, name: str = _NAME, directory: str | None = _DI
 
 @app.command("status")
 def status(ctx: typer.Context, name: str = _NAME, directory: str | None = _DIR) -> None:
-    """Say what is installed as plugin NAME and what it runs; exit 0 only when faas-pro's plugin works."""
+    """Say what is installed as plugin NAME and what it runs.
+
+    Exit 0 only when faas-pro's plugin is installed and what it runs exists.
+    """
     from faas_pro.usecases import plugin as uc
 
     deps = deps_of(ctx)
