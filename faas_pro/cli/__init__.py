@@ -13,6 +13,7 @@ from faas_pro.cli import auth as _auth
 from faas_pro.cli import completion as _completion
 from faas_pro.cli import gateway as _gateway
 from faas_pro.cli import iam as _iam
+from faas_pro.cli import plugin as _plugin
 from faas_pro.cli import serve as _serve
 from faas_pro.cli._common import deps_of
 
@@ -50,3 +51,4 @@ _gateway.register(app)
 app.add_typer(_iam.app, name="iam")
 app.add_typer(_serve.app, name="serve")
 app.command("completion")(_completion.completion)
+_plugin.register(app)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faas_pro.errors import AuthRequired, FaasProError, Interrupted, UsageError
+from faas_pro.usecases.plugin import faas_cli_config_default
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -214,7 +215,7 @@ def _plan(inp: LoginInput, deps: Deps) -> _Plan:
         response_mode=response_mode,
         client_secret=secret,
         refresh=refresh if isinstance(refresh, bool) else None,
-        faas_cli_config=faas_cli is True,
+        faas_cli_config=faas_cli_config_default(faas_cli, deps.env),  # plugin mode: yes unless told
         to_save=to_save,
     )
 
@@ -731,4 +732,5 @@ def _federated(inp: LoginInput, deps: Deps, progress: Progress) -> LoginOutput:
     )
     with _locked(deps, gateway, timeout, progress):  # Ctrl-C: login() turns it into Interrupted
         printed = _exchange(deps, client, progress, gateway, subject, out)
-        return _save(deps, inp, out, {"openfaas_token": printed}, printed, None, inp.faas_cli_config is True)
+        faas_cli = faas_cli_config_default(inp.faas_cli_config, deps.env)
+        return _save(deps, inp, out, {"openfaas_token": printed}, printed, None, faas_cli)
