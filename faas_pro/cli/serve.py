@@ -37,6 +37,13 @@ def serve(
     audit_webhook: str = typer.Option(None, "--audit-webhook", help="URL that receives audit events."),
     audit_secret_file: Path = typer.Option(None, "--audit-secret-file", help="HMAC-SHA256 secret for the webhook."),
     audit_verbs: str = typer.Option("PUT,POST,DELETE", "--audit-verbs", help="Methods that are audited."),
+    audit_max_events: int = typer.Option(100_000, "--audit-max-events", help="Most events the audit outbox holds."),
+    audit_max_bytes: int = typer.Option(
+        64 * 1024 * 1024, "--audit-max-bytes", help="Most bytes of events the audit outbox holds."
+    ),
+    audit_strict: bool = typer.Option(
+        False, "--audit-strict", help="Answer 503 when an audited request cannot be recorded."
+    ),
     fetch_timeout: float = typer.Option(
         5.0, "--issuer-fetch-timeout", help="Seconds allowed to fetch an issuer's discovery document and keys."
     ),
@@ -69,6 +76,9 @@ def serve(
         audit_webhook=audit_webhook,
         audit_secret_file=audit_secret_file,
         audit_verbs=parse_verbs(audit_verbs),
+        audit_max_events=audit_max_events,
+        audit_max_bytes=audit_max_bytes,
+        audit_strict=audit_strict,
         fetch_timeout=fetch_timeout,
         no_authz=no_authz,
     )

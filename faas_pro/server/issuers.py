@@ -5,6 +5,9 @@ Rules (SECURITY 2, 6, 10; DESIGN §4, §6):
   ``jwks_uri`` it names; nothing that comes from a token (``jku``, ``x5u``, ``iss`` of an
   unconfigured issuer) is ever fetched;
 - the discovery ``issuer`` must equal the configured ``iss`` byte for byte;
+- an https issuer's ``jwks_uri`` must be https too (unless it is under the operator's
+  ``issInternal``);
+- JWKS entries whose ``kid`` is not a string are ignored (they can match no token);
 - with ``issInternal``, a ``jwks_uri`` under the public ``iss`` is rewritten to the internal base;
 - every fetch has a deadline and a size cap, follows no redirects;
 - keys are cached; an unknown ``kid`` triggers at most one refetch per ``refetch_interval`` per
@@ -122,7 +125,14 @@ class IssuerKeys:
             return
         st.lookup = lookup
         st.jwks = jwks
-        st.kids = frozenset(k.get("kid") for k in jwks["keys"] if isinstance(k, dict))
+        # only string kids (or none) can match a token's kid; other values are ignored, never hashed
+        st.kids = frozenset(
+            kid
+            for k in jwks["keys"]
+            if isinstance(k, dict)
+            for kid in (k.get("kid"),)
+            if kid is None or isinstance(kid, str)
+        )
         st.fetched_at = self._clock()
         st.last_error = None
 
@@ -158,6 +168,10 @@ class IssuerKeys:
         jwks_uri = doc.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
             raise IssuerError("the discovery document has no usable jwks_uri")
+        internal = issuer.iss_internal.rstrip("/") if issuer.iss_internal else None
+        under_internal = internal is not None and (jwks_uri == internal or jwks_uri.startswith(internal + "/"))
+        if issuer.iss.startswith("https://") and not jwks_uri.startswith("https://") and not under_internal:
+            raise IssuerError("the discovery document's jwks_uri is not https (the issuer is)")
         if issuer.iss_internal:
             public = issuer.iss.rstrip("/")
             if jwks_uri == public or jwks_uri.startswith(public + "/"):

@@ -38,6 +38,9 @@ class ServeConfig:
     audit_verbs: frozenset[str] = field(default_factory=lambda: frozenset({"PUT", "POST", "DELETE"}))
     fetch_timeout: float = 5.0
     no_authz: bool = False
+    audit_max_events: int = 100_000
+    audit_max_bytes: int = 64 * 1024 * 1024
+    audit_strict: bool = False
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -134,7 +137,15 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
         secret = _read_secret(cfg.audit_secret_file, "audit secret file")
         from faas_pro.server.audit import Outbox
 
-        outbox = Outbox(state / "audit.db")
+        if cfg.audit_max_events < 1 or cfg.audit_max_bytes < 1:
+            raise UsageError("--audit-max-events and --audit-max-bytes must be positive")
+        outbox = Outbox(
+            state / "audit.db",
+            cfg.audit_max_events,
+            max_bytes=cfg.audit_max_bytes,
+            strict=cfg.audit_strict,
+            log=log,
+        )
     if cfg.no_authz:
         log("WARNING: authorisation is OFF (benchmark setting); every request is allowed")
     return Gateway(

@@ -1,13 +1,17 @@
-"""Audit webhook: durable outbox, HMAC-signed batches, delivery after the receiver comes back (in
-the same running gateway, and across a restart of the gateway); API calls never fail because of
-the webhook."""
+"""Audit webhook: durable outbox, HMAC-signed batches (OpenFaaS and Standard Webhooks signatures),
+delivery after the receiver comes back (in the same running gateway, and across a restart of the
+gateway, with the same batch id); API calls never fail because of the webhook. Under faults: an
+anonymous flood while the webhook is down pushes out no authenticated event, and an exclusive lock
+on audit.db slows neither /healthz nor the API, loses no event and sends none under two ids."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import socket
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +34,7 @@ class Receiver:
     def __init__(self, port: int = 0) -> None:
         self.up = False
         self.attempts = 0
+        self.attempt_ids: list[str] = []
         self.deliveries: list[dict[str, Any]] = []
         outer = self
 
@@ -40,14 +45,21 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.attempts += 1
+                outer.attempt_ids.append(self.headers["webhook-id"])
                 if not outer.up:
                     self.send_response(503)
                     self.end_headers()
                     return
                 want = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+                msg_id, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
+                mac = hmac.new(SECRET, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+                v1 = "v1," + base64.b64encode(mac).decode()
                 outer.deliveries.append(
                     {
-                        "valid": hmac.compare_digest(want, self.headers["X-Openfaas-Signature-256"]),
+                        "valid": hmac.compare_digest(want, self.headers["X-Openfaas-Signature-256"])
+                        and hmac.compare_digest(v1, self.headers["webhook-signature"])
+                        and abs(time.time() - int(ts)) < 60,
+                        "id": msg_id,
                         "event": self.headers["X-Openfaas-Event"],
                         "delivery": self.headers["X-Openfaas-Delivery"],
                         "raw": body.decode(),
@@ -78,7 +90,9 @@ def _wait(check: Any, seconds: float = 20.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-def _audited_args(tmp_path: Path, gateway_key: Path, fake: FakeIssuer, webhook: str, secret: bytes) -> list[str]:
+def _audited_args(
+    tmp_path: Path, gateway_key: Path, fake: FakeIssuer, webhook: str, secret: bytes, *extra: str
+) -> list[str]:
     """serve arguments: an admin Role for the fake issuer's robot-1 and an audit webhook."""
     iam = write_iam(
         tmp_path,
@@ -89,7 +103,7 @@ def _audited_args(tmp_path: Path, gateway_key: Path, fake: FakeIssuer, webhook: 
     (tmp_path / "secret").write_bytes(secret)
     return serve_args(
         iam, gateway_key, tmp_path / "state", GATEWAY,
-        "--audit-webhook", webhook, "--audit-secret-file", str(tmp_path / "secret"),
+        "--audit-webhook", webhook, "--audit-secret-file", str(tmp_path / "secret"), *extra,
     )  # fmt: skip
 
 
@@ -110,6 +124,8 @@ def test_delivery_after_outage_and_restart(tmp_path: Path, gateway_key: Path) ->
             _wait(lambda: receiver.attempts >= 1)  # the webhook is down: tried, nothing lost, calls succeeded
             gw.wait_log("audit webhook: delivery failed (HTTP 503)")
         assert receiver.deliveries == []
+        tried = set(receiver.attempt_ids)
+        assert len(tried) == 1  # every attempt of that batch carried the same id
         receiver.up = True
         with running(args) as gw2:  # a restart: the outbox survives
             _wait(lambda: len(receiver.events()) >= 3)
@@ -131,8 +147,10 @@ def test_delivery_after_outage_and_restart(tmp_path: Path, gateway_key: Path) ->
         assert first["time"].endswith("Z")
         assert events[2]["actor"]["sub"] == ""
         assert len({e["id"] for e in events}) == 4
+        assert receiver.deliveries[0]["id"] in tried  # the same batch id after the restart
         for d in receiver.deliveries:
             assert d["valid"] and d["event"] == "api_access" and len(d["delivery"]) == 36
+            assert d["delivery"] == d["id"]
             assert token not in d["raw"] and subject not in d["raw"] and SECRET.decode() not in d["raw"]
         assert SECRET.decode() not in log
     finally:
@@ -182,3 +200,97 @@ def test_delivery_recovers_without_a_restart(tmp_path: Path, gateway_key: Path) 
         fake.close()
         if receiver is not None:
             receiver.close()
+
+
+def _deploy(client: httpx.Client, url: str, name: str, headers: dict[str, str] | None = None) -> int:
+    r = client.post(url + "/system/functions", json={"service": name, "image": "img:1"}, headers=headers)
+    return r.status_code
+
+
+def _one_id_per_event(receiver: Receiver) -> None:
+    """Every event arrived in exactly one batch id, and every batch id was accepted once."""
+    ids = [d["id"] for d in receiver.deliveries]
+    assert len(ids) == len(set(ids)), ids
+    where: dict[str, str] = {}
+    for d in receiver.deliveries:
+        for e in d["events"]:
+            assert where.setdefault(e["id"], d["id"]) == d["id"], e
+    assert all(d["valid"] for d in receiver.deliveries)
+
+
+def test_an_anonymous_flood_while_the_webhook_is_down_pushes_out_no_authenticated_event(
+    tmp_path: Path, gateway_key: Path
+) -> None:
+    """The outbox holds 200 events, 2 of them (1 %) for unauthenticated requests. 600 POSTs without
+    credentials between authenticated calls, while the webhook answers 503: once it is back, every
+    authenticated event is delivered, signed, and the anonymous ones beyond the quota were counted
+    and logged (once), not stored."""
+    fake, receiver = FakeIssuer(), Receiver()
+    try:
+        args = _audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET, "--audit-max-events", "200")
+        with running(args) as gw, httpx.Client(timeout=10) as client:
+            h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
+            assert [_deploy(client, gw.url, f"a{i}", h) for i in range(3)] == [202] * 3
+            assert {_deploy(client, gw.url, f"x{i}") for i in range(600)} == {401}
+            assert [_deploy(client, gw.url, f"b{i}", h) for i in range(3)] == [202] * 3
+            gw.wait_log("audit outbox full: dropped new events (0 authenticated, ")
+            receiver.up = True
+            _wait(lambda: sum(1 for e in receiver.events() if e["actor"]["sub"]) == 6, seconds=30)
+            time.sleep(0.5)
+            log = gw.stderr()
+        events = receiver.events()
+        authenticated = [e for e in events if e["actor"]["sub"]]
+        assert [e["path"] for e in authenticated] == ["/system/functions"] * 6
+        assert [e["response_code"] for e in authenticated] == [202] * 6
+        assert len(events) - len(authenticated) == 2  # the anonymous quota, no more
+        _one_id_per_event(receiver)
+        assert log.count("audit outbox full: dropped new events") == 1, log  # rate-limited, not one per request
+        assert "Traceback" not in log
+    finally:
+        fake.close()
+        receiver.close()
+
+
+def test_an_exclusive_lock_on_the_outbox_slows_nothing_and_loses_nothing(tmp_path: Path, gateway_key: Path) -> None:
+    """Another process holds ``BEGIN EXCLUSIVE`` on audit.db for 3 s (the busy timeout is 0.2 s),
+    while a batch is waiting to be delivered and the receiver comes back: /healthz and audited calls
+    are answered within a second, the delivery loop logs the database error and recovers, every
+    event arrives, and no event is sent under two batch ids."""
+    fake, receiver = FakeIssuer(), Receiver()
+    try:
+        args = _audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET)
+        with running(args) as gw, httpx.Client(timeout=10) as client:
+            h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
+            assert [_deploy(client, gw.url, f"a{i}", h) for i in range(3)] == [202] * 3
+            _wait(lambda: receiver.attempts >= 1)  # the first batch has its id and waits (503)
+            db = sqlite3.connect(str(tmp_path / "state" / "audit.db"), isolation_level=None)
+            try:
+                db.execute("BEGIN EXCLUSIVE")
+                receiver.up = True  # the batch is delivered, but cannot be removed while the lock holds
+                slowest = 0.0
+                until = time.monotonic() + 3.0
+                i = 0
+                while time.monotonic() < until:
+                    start = time.monotonic()
+                    assert client.get(gw.url + "/healthz").status_code == 200
+                    assert _deploy(client, gw.url, f"l{i}", h) == 202
+                    slowest = max(slowest, time.monotonic() - start)
+                    i += 1
+                    time.sleep(0.1)
+                assert slowest < 1.0, slowest
+                gw.wait_log("audit outbox: cannot write to the database")
+                db.execute("COMMIT")
+            finally:
+                db.close()
+            _wait(lambda: len(receiver.events()) == 3 + i, seconds=30)
+            time.sleep(1.0)  # nothing more arrives: no batch is sent twice
+            assert len(receiver.events()) == 3 + i
+            assert gw.proc.poll() is None
+            log = gw.stderr()
+        _one_id_per_event(receiver)
+        names = [e["path"] for e in receiver.events()]
+        assert names == ["/system/functions"] * (3 + i)
+        assert "Traceback" not in log
+    finally:
+        fake.close()
+        receiver.close()

@@ -11,6 +11,7 @@ import io
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -55,10 +56,21 @@ def test_audit_outbox_is_bounded_and_drops_are_counted(tmp_path: Path) -> None:
     from faas_pro.server.audit import Outbox
 
     box = Outbox(tmp_path / "audit.db", max_events=3)
-    dropped = [box.put({"n": i}) for i in range(5)]
-    assert dropped == [0, 0, 0, 1, 1] and box.dropped == 2 and box.pending() == 3
-    assert [e for _, e in box.peek()] == ['{"n": 2}', '{"n": 3}', '{"n": 4}']  # the oldest went first
-    box.close()
+    try:
+        dropped = [box.put({"n": i}, authenticated=True) for i in range(5)]
+        assert dropped == [0, 0, 0, 1, 1] and box.dropped == 2 and box.pending() == 3
+        _wait_written(box)
+        assert [e for _, e in box.peek()] == ['{"n": 0}', '{"n": 1}', '{"n": 2}']  # the new ones are dropped
+    finally:
+        box.close()
+    assert box.closed and box.put({"n": 9}, authenticated=True) == 1  # a closed outbox takes nothing
+
+
+def _wait_written(box: Any) -> None:
+    deadline = time.monotonic() + 5
+    while box.buffered() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not box.buffered()
 
 
 def test_a_full_outbox_is_logged_and_never_fails_a_request(tmp_path: Path) -> None:
@@ -85,6 +97,8 @@ def test_a_full_outbox_is_logged_and_never_fails_a_request(tmp_path: Path) -> No
         namespaces=("staging",), audit_webhook="http://127.0.0.1:9/hook", audit_secret_file=tmp_path / "secret",
     )  # fmt: skip
     gw = build_gateway(cfg, deps)
+    assert gw.outbox is not None
+    gw.outbox.close()
     gw.outbox = Outbox(tmp_path / "small.db", max_events=2)
     now = int(time.time())
     token = gw.signer.sign(
@@ -106,6 +120,7 @@ def test_a_full_outbox_is_logged_and_never_fails_a_request(tmp_path: Path) -> No
     statuses, pending, dropped = asyncio.run(requests())
     assert statuses == [202] * 6
     assert pending == 2 and dropped == 4
-    with pytest.raises(sqlite3.ProgrammingError):  # the gateway's shutdown closed the outbox
-        gw.outbox.pending()
+    assert gw.outbox.closed  # the gateway's shutdown closed the outbox
+    with pytest.raises(sqlite3.ProgrammingError):
+        gw.outbox.peek()
     assert err.getvalue().count("audit outbox full") == 1, err.getvalue()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from faas_pro.errors import EXIT_DENIED, EXIT_ERROR
 from tests.integration.server_fixtures import exchange
-from tests.security.conftest import GatewayWorld, run_cli_inproc
+from tests.security.conftest import Answer, FakeHTTP, GatewayWorld, Req, json_answer, run_cli_inproc
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml
 from tests.support.listener import Listener
 
@@ -52,3 +53,83 @@ def test_unconfigured_issuer_triggers_no_fetch_anywhere(gateway_world: GatewayWo
         assert listener.connections == 0
     finally:
         listener.close()
+
+
+def test_an_https_issuers_jwks_uri_must_be_https(tls_files: tuple[Path, Path]) -> None:
+    """An https issuer whose discovery names an http ``jwks_uri`` fails with a clear reason and the
+    http URL is never fetched; an https ``jwks_uri``, or one under the operator's ``issInternal``,
+    is fetched."""
+    import asyncio
+    import ssl
+
+    import httpx
+
+    from faas_pro.iam.model import JwtIssuer
+    from faas_pro.server.issuers import IssuerError, IssuerKeys
+
+    listener = Listener("/jwks")
+    named: dict[str, str] = {}
+
+    def route(req: Req) -> Answer:
+        if req.path == "/.well-known/openid-configuration":
+            return json_answer({"issuer": named["iss"], "jwks_uri": named["jwks_uri"]})
+        if req.path == "/jwks":
+            return json_answer({"keys": []})
+        return 404, {}, b""
+
+    idp = FakeHTTP(route, tls=tls_files)
+    try:
+        named["iss"] = idp.url
+        ctx = ssl.create_default_context(cafile=str(tls_files[0]))
+
+        async def keys_of(jwks_uri: str, internal: str | None = None) -> tuple[str, int]:
+            named["jwks_uri"] = jwks_uri
+            async with httpx.AsyncClient(verify=ctx, trust_env=False, follow_redirects=False) as client:
+                keys = IssuerKeys(client, lambda: 1000.0, lambda jwks: jwks)
+                issuer = JwtIssuer(name="idp", iss=idp.url, aud=("gw",), token_expiry=3600, iss_internal=internal)
+                try:
+                    await keys.lookup_for(issuer, "k1")
+                except IssuerError as e:
+                    return e.reason, len(idp.requests)
+                return "ok", len(idp.requests)
+
+        reason, requests = asyncio.run(keys_of(listener.url))
+        assert "jwks_uri is not https" in reason and requests == 1  # discovery only
+        assert listener.connections == 0
+        assert asyncio.run(keys_of(idp.url + "/jwks")) == ("ok", 3)  # discovery + JWKS, both https
+        # the operator's issInternal (here the same TLS server) is trusted as configured
+        assert asyncio.run(keys_of(idp.url + "/jwks", internal=idp.url))[0] == "ok"
+    finally:
+        idp.close()
+        listener.close()
+
+
+ODD_KIDS: list[Any] = [["x"], {"a": 1}, 123, None, True, 1.5, "../../dev/null", "k" * 10_000, ""]
+
+
+def test_odd_kids_in_a_trusted_jwks_are_ignored(tmp_path: Path) -> None:
+    """A trusted issuer's JWKS with extra keys whose ``kid`` is not a plain short string (a list, an
+    object, a number, null…): exchanges of that issuer's tokens still work, and a token whose own
+    ``kid`` is odd is refused with a 400, never a 500."""
+    from tests.integration.server_fixtures import FakeIssuer, jws
+    from tests.support.gateway import start_gateway
+
+    fake = FakeIssuer()
+    good = fake.jwks()
+    odd_entries = [dict(good["keys"][0], kid=k) for k in ODD_KIDS]
+    fake.jwks = lambda: {"keys": [*odd_entries, *good["keys"]]}  # type: ignore[method-assign]
+    objects = (
+        issuer_yaml("fake", fake.iss, ["fake-aud"]) + policy_yaml("admin", ["*"], ["*"])
+        + role_yaml("robot", ["admin"], principal=["robot-1"])
+    )  # fmt: skip
+    try:
+        with start_gateway(tmp_path, objects) as gw:
+            r = exchange(gw.url, fake.mint())
+            assert r.status_code == 200, r.text
+            for kid in (["x"], {"a": 1}, 123):
+                token = jws({"alg": "ES256", "typ": "JWT", "kid": kid}, fake.claims(), fake.ec_key)
+                r = exchange(gw.url, token)
+                assert r.status_code == 400, (kid, r.status_code, r.text)
+            assert "Traceback" not in gw.stderr()
+    finally:
+        fake.close()
