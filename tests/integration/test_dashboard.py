@@ -149,6 +149,7 @@ def test_alice_sees_staging_only_and_what_she_may_do(env: Env) -> None:
     assert c["httpOnly"] is True and c["sameSite"] == "Lax" and c["path"] == "/"
     assert c["secure"] is False  # http on loopback: no Secure, so no __Host- prefix either
     assert abs(c["expiry"] - (time.time() + 1800)) < 120  # expires with the 30 min OpenFaaS token
+    assert len(c["value"]) < 4000  # one cookie is enough for the whole session
 
     d.click("#namespaces a.ns")
     d.find("#functions")
@@ -215,6 +216,8 @@ def test_forged_tampered_cookie_and_cross_site_posts_are_refused(env: Env) -> No
         assert r.status_code == 403 and "CSRF" in r.text
         r = h.post(path, data=form, headers={"Origin": env.url})
         assert r.status_code == 200 and 'id="result-status"' in r.text
+        r = h.post(path, data={**form, "content_type": "text/plain\r\nX-Evil: 1"}, headers={"Origin": env.url})
+        assert r.status_code == 400 and "X-Evil" in r.text  # refused, the input kept
     weights = {}
     pages = ["/ui/", "/ui/ns/staging", "/ui/ns/staging/fn/hello", "/ui/ns/staging/fn/hello/logs", "/ui/me"]
     for page in pages:
@@ -271,3 +274,24 @@ def test_admin_deletes_after_confirming_and_logout_ends_the_idp_session(env: Env
     assert not [c for c in d.cmd("GET", "/cookie") if c["name"] == COOKIE]
     d.click("#login")
     d.find("#username")  # the IdP asks again: its session ended too
+
+
+def test_login_errors_are_readable_pages(env: Env) -> None:
+    d = env.d
+    env.reset()
+    r = httpx.get(env.url + "/ui")
+    assert r.status_code == 308 and r.headers["location"] == "/ui/"
+    # the person cancels at the provider: its error comes back as a page with a way to retry
+    d.go(env.url + "/ui/")
+    d.click("#login")
+    d.click("#cancel")
+    assert d.text("#error-title") == "The identity provider refused"
+    assert "access_denied" in d.text("#error-message") and env.all("#retry")
+    env.shot("idp-error")
+    # a callback whose state is not the one of this browser's login attempt
+    with httpx.Client(base_url=env.url) as h:
+        start = h.get("/ui/auth/login")
+        assert start.status_code == 303 and start.headers["location"].startswith(env.idp.issuer)
+        assert "request_uri=" in start.headers["location"]  # the test IdP offers PAR: the request was pushed
+        bad = h.get("/ui/auth/callback", params={"state": "not-this-one", "code": "x", "iss": env.idp.issuer})
+        assert bad.status_code == 400 and "state does not match" in bad.text

@@ -408,6 +408,8 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         ns, fn = _ns(request), _fn(request)
         body = form.get("body", "")
         ctype = form.get("content_type", "text/plain") or "text/plain"
+        if len(ctype) > 200 or not ctype.isprintable() or not ctype.isascii():
+            raise _Page(400, "Bad content type", "The content type must be one printable ASCII line.", kept=form)
         token = s["t"]
         # a function token when the gateway issues them (OpenFaaS function auth), else the session token
         r = await call(
