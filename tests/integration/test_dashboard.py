@@ -295,3 +295,32 @@ def test_login_errors_are_readable_pages(env: Env) -> None:
         assert "request_uri=" in start.headers["location"]  # the test IdP offers PAR: the request was pushed
         bad = h.get("/ui/auth/callback", params={"state": "not-this-one", "code": "x", "iss": env.idp.issuer})
         assert bad.status_code == 400 and "state does not match" in bad.text
+
+
+def test_an_upstream_that_is_down_is_a_readable_page(env: Env, tmp_path: Path) -> None:
+    """A second gateway in upstream mode whose upstream is not listening. The test owns the session
+    key file, so it can seal a session for a real OpenFaaS token without a browser login."""
+    from faas_pro.server.dashboard import session_key
+    from faas_pro.server.dashboard.session import Sealer
+
+    (tmp_path / "up-auth").write_text("admin:password\n")
+    (tmp_path / "dash-secret").write_text("faas-dashboard-secret\n")
+    key_file = tmp_path / "session.key"
+    args = [
+        "--iam", str(write_iam(tmp_path, {
+            "issuer.yaml": issuer_yaml("test-idp", env.idp.issuer, ["faas-gateway"], "30m"),
+            "p.yaml": policy_yaml("admin", ["*"], ["*"]),
+            "r.yaml": role_yaml("carol", ["admin"], principal=["user-carol"]),
+        })),
+        "--issuer-url", "http://127.0.0.1:1", "--issuer-key", str(keygen(tmp_path / "gw.pem")),
+        "--listen", "127.0.0.1:0", "--state", str(tmp_path / "state"),
+        "--upstream", f"http://127.0.0.1:{free_port()}", "--upstream-auth-file", str(tmp_path / "up-auth"),
+        "--dashboard-client-id", "faas-dashboard", "--dashboard-session-key-file", str(key_file),
+    ]  # fmt: skip
+    with running(args) as gw:
+        assert "does not list 'faas-dashboard' in aud" in gw.stderr()  # the operator is told at start
+        token = exchange(gw.url, user_token(env.idp, "carol")).json()["access_token"]
+        sealed = Sealer(session_key(key_file, print)).seal(COOKIE, {"t": token, "csrf": "c", "exp": time.time() + 600})
+        r = httpx.get(gw.url + "/ui/", cookies={COOKIE: sealed})
+        assert r.status_code == 502 and "Upstream error" in r.text and "Try again later" in r.text
+        assert "Content-Security-Policy" in r.headers
