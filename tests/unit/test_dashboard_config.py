@@ -32,6 +32,8 @@ def test_the_only_issuer_is_the_default(tmp_path: Path) -> None:
     assert cfg.secure and len(cfg.session_key) == 32
     assert any("sessions end at restart" in line for line in logs)
     assert "session_key" not in repr(cfg) and repr(cfg.session_key) not in repr(cfg)
+    plain = make_config(_iam(_issuer("https://idp.example")), "http://127.0.0.1:8080", "faas-dashboard", logs.append)
+    assert not plain.secure  # an https IdP does not make cookies Secure on an http gateway
 
 
 def test_several_issuers_need_the_flag_and_it_must_name_one() -> None:

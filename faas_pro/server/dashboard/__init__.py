@@ -36,7 +36,9 @@ class DashboardConfig:
 
     @property
     def secure(self) -> bool:
-        return self.gateway_url.startswith("https://") or self.issuer.startswith("https://")
+        """Cookies get ``Secure`` and ``__Host-`` when the gateway's public URL is https (a browser
+        drops Secure cookies set over http, so the IdP's scheme cannot decide this)."""
+        return self.gateway_url.startswith("https://")
 
     @property
     def redirect_uri(self) -> str:
