@@ -48,6 +48,18 @@ def serve(
         5.0, "--issuer-fetch-timeout", help="Seconds allowed to fetch an issuer's discovery document and keys."
     ),
     bench_no_authz: bool = typer.Option(False, "--bench-insecure-no-authz", hidden=True),
+    dashboard_client_id: str = typer.Option(
+        None, "--dashboard-client-id", help="Serve the web dashboard at /ui/, logging in as this OIDC client."
+    ),
+    dashboard_issuer: str = typer.Option(
+        None, "--dashboard-issuer", help="iss of the JwtIssuer people log in at (default: the only one)."
+    ),
+    dashboard_client_secret_file: Path = typer.Option(
+        None, "--dashboard-client-secret-file", help="Secret of the dashboard client (omit for a public client)."
+    ),
+    dashboard_session_key_file: Path = typer.Option(
+        None, "--dashboard-session-key-file", help="Key of the session cookies (created when missing)."
+    ),
 ) -> None:
     """Run the IAM gateway: token exchange, policy enforcement, function registry, audit webhook."""
     if ctx.invoked_subcommand is not None:
@@ -81,6 +93,10 @@ def serve(
         audit_strict=audit_strict,
         fetch_timeout=fetch_timeout,
         no_authz=no_authz,
+        dashboard_client_id=dashboard_client_id,
+        dashboard_issuer=dashboard_issuer,
+        dashboard_client_secret_file=dashboard_client_secret_file,
+        dashboard_session_key_file=dashboard_session_key_file,
     )
     raise typer.Exit(serve(cfg, deps))
 

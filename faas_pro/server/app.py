@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from faas_pro.iam import IamSet
     from faas_pro.server.audit import Deliverer, Outbox
+    from faas_pro.server.dashboard import DashboardConfig
     from faas_pro.server.issuers import IssuerKeys
     from faas_pro.server.reload import IamHolder
     from faas_pro.server.signing import Signer
@@ -62,6 +63,7 @@ class Gateway:
     audit_secret: bytes | None = None
     fetch_timeout: float = 5.0
     no_authz: bool = False
+    dashboard: DashboardConfig | None = None
     keys: IssuerKeys | None = field(default=None, init=False)
     exchanger: Exchanger | None = field(default=None, init=False)
     deliverer: Deliverer | None = field(default=None, init=False)
@@ -328,6 +330,17 @@ def build_app(gw: Gateway) -> Starlette:
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False
+    if gw.dashboard is not None:  # the dashboard is a client of this very app (its API calls come back in)
+        from starlette.responses import RedirectResponse
+        from starlette.routing import Mount
+
+        from faas_pro.server.dashboard import build_dashboard
+
+        async def to_ui(request: Request) -> Response:
+            return RedirectResponse("/ui/", 308)
+
+        app.router.routes.append(Route("/ui", to_ui, methods=["GET"]))
+        app.router.routes.append(Mount("/ui", app=build_dashboard(gw.dashboard, app, gw)))
     return app
 
 

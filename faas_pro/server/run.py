@@ -41,6 +41,10 @@ class ServeConfig:
     audit_max_events: int = 100_000
     audit_max_bytes: int = 64 * 1024 * 1024
     audit_strict: bool = False
+    dashboard_client_id: str | None = None
+    dashboard_issuer: str | None = None
+    dashboard_client_secret_file: Path | None = None
+    dashboard_session_key_file: Path | None = None
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -146,6 +150,21 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
             strict=cfg.audit_strict,
             log=log,
         )
+    dashboard = None
+    if cfg.dashboard_client_id:
+        from faas_pro.server.dashboard import make_config
+
+        dashboard = make_config(
+            iam,
+            issuer_url,
+            cfg.dashboard_client_id,
+            log,
+            issuer=cfg.dashboard_issuer,
+            client_secret_file=cfg.dashboard_client_secret_file,
+            session_key_file=cfg.dashboard_session_key_file,
+        )
+    elif cfg.dashboard_issuer or cfg.dashboard_client_secret_file or cfg.dashboard_session_key_file:
+        raise UsageError("the --dashboard-* options need --dashboard-client-id")
     if cfg.no_authz:
         log("WARNING: authorisation is OFF (benchmark setting); every request is allowed")
     return Gateway(
@@ -161,6 +180,7 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
         audit_secret=secret,
         fetch_timeout=cfg.fetch_timeout,
         no_authz=cfg.no_authz,
+        dashboard=dashboard,
     )
 
 

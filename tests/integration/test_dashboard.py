@@ -1,0 +1,326 @@
+"""The dashboard in real headless Chromium against the real test IdP and a running ``faas-pro serve``.
+
+alice (staging only) logs in and sees ``staging`` alone, bob (no Role) sees "Not authorised",
+carol (admin) deletes a function after confirming; a tampered or forged cookie and cross-site
+POSTs are refused; the cookie's flags, an XSS label rendered as text and logout at the IdP are
+checked. Screenshots of each page go to a pytest tmp dir (``DASHBOARD_SHOTS=DIR`` copies them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.server_fixtures import bearer, exchange, user_token
+from tests.support.chromium import WebDriver, chromium_session, free_port
+from tests.support.gateway import Server, issuer_yaml, keygen, policy_yaml, role_yaml, running, write_iam
+from tests.support.idp import USERS, IdP, start_idp
+
+pytestmark = [pytest.mark.chromium, pytest.mark.slow]
+
+XSS = "<script>alert(1)</script>"
+COOKIE = "faas-pro-session"
+
+
+class Env:
+    def __init__(self, gw: Server, idp: IdP, shots: Path, d: WebDriver) -> None:
+        self.gw, self.idp, self.shots, self.d = gw, idp, shots, d
+        self.url = gw.url
+
+    def shot(self, name: str) -> Path:
+        path = self.shots / f"dashboard-{name}.png"
+        self.d.screenshot(path)
+        return path
+
+    def reset(self) -> None:
+        self.d.cmd("DELETE", "/cookie")
+        self.d.go(self.idp.issuer + "/.well-known/openid-configuration")
+        self.d.cmd("DELETE", "/cookie")
+
+    def login(self, user: str, *, expect: str = "#namespaces, #no-namespaces") -> float:
+        """From the login page: click Log in, sign in at the IdP; seconds until ``expect`` shows."""
+        self.d.go(self.url + "/ui/")
+        self.d.find("#login")
+        t0 = time.perf_counter()
+        self.d.click("#login")
+        self.d.type("#username", user)
+        self.d.type("#password", USERS[user])
+        self.d.click("#sign-in")
+        self.d.find(expect)
+        return time.perf_counter() - t0
+
+    def all(self, css: str) -> list[str]:
+        els = self.d.cmd("POST", "/elements", {"using": "css selector", "value": css})
+        return [str(self.d.cmd("GET", f"/element/{next(iter(e.values()))}/text")) for e in els]
+
+    def js(self, script: str) -> Any:
+        return self.d.cmd("POST", "/execute/sync", {"script": script, "args": []})
+
+    def session_cookie(self) -> dict[str, Any]:
+        cookies = self.d.cmd("GET", "/cookie")
+        found = [c for c in cookies if c["name"] == COOKIE]
+        assert found, cookies
+        return found[0]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    root = tmp_path_factory.mktemp("dash")
+    shots = tmp_path_factory.mktemp("dashboard-shots")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with start_idp(IDP_DASHBOARD_REDIRECT_URIS=f"{url}/ui/auth/callback", IDP_SKIP_CONSENT="1") as idp:
+        objects = {
+            "issuer.yaml": issuer_yaml("test-idp", idp.issuer, ["faas-gateway", "faas-dashboard"], "30m"),
+            "policies.yaml": policy_yaml("admin", ["*"], ["*"])
+            + policy_yaml(
+                "staging-dev",
+                ["Namespace:List", "Function:List", "Function:Get", "Function:Invoke", "Function:Logs"],
+                ["staging:*"],
+            ),
+            "roles.yaml": role_yaml("alice", ["staging-dev"], principal=["user-alice"])
+            + role_yaml("carol", ["admin"], principal=["user-carol"]),
+        }
+        iam = write_iam(root, objects)
+        (root / "dash-secret").write_text("faas-dashboard-secret\n")
+        args = [
+            "--iam", str(iam), "--issuer-url", url, "--issuer-key", str(keygen(root / "gw.pem")),
+            "--state", str(root / "state"), "--listen", f"127.0.0.1:{port}",
+            "--namespace", "staging", "--namespace", "prod",
+            "--dashboard-client-id", "faas-dashboard",
+            "--dashboard-client-secret-file", str(root / "dash-secret"),
+            "--dashboard-session-key-file", str(root / "session.key"),
+        ]  # fmt: skip
+        with running(args) as gw:
+            admin = exchange(gw.url, user_token(idp, "carol")).json()["access_token"]
+            for ns, name, labels in (
+                ("staging", "hello", {"team": XSS}),
+                ("staging", "figlet", {"team": "fun"}),
+                ("prod", "billing", {}),
+            ):
+                r = httpx.post(
+                    gw.url + "/system/functions",
+                    headers=bearer(admin),
+                    json={
+                        "service": name,
+                        "image": f"ghcr.io/example/{name}:1.0",
+                        "namespace": ns,
+                        "labels": labels,
+                        "annotations": {"note": XSS},
+                        "envVars": {"GREETING": "top-secret-value"},
+                    },
+                )
+                assert r.status_code == 202, r.text
+            with chromium_session() as d:
+                d.cmd("POST", "/window/rect", {"width": 1200, "height": 820})
+                yield Env(gw, idp, shots, d)
+        target = os.environ.get("DASHBOARD_SHOTS")
+        if target:
+            for p in shots.glob("*.png"):
+                shutil.copy(p, Path(target) / p.name)
+
+
+def test_alice_sees_staging_only_and_what_she_may_do(env: Env) -> None:
+    d = env.d
+    env.reset()
+    d.go(env.url + "/ui/")
+    d.find("#login")
+    env.shot("login")
+    times = []
+    for _ in range(3):
+        times.append(env.login("alice"))
+        env.reset()
+    env.login("alice")
+    ms = [round(t * 1000) for t in times]
+    print(f"\nlogin → namespaces: median {statistics.median(ms):.0f} ms of {ms}")
+    assert env.all("#namespaces a.ns") == ["staging"]
+    env.shot("namespaces")
+
+    c = env.session_cookie()
+    assert c["httpOnly"] is True and c["sameSite"] == "Lax" and c["path"] == "/"
+    assert c["secure"] is False  # http on loopback: no Secure, so no __Host- prefix either
+    assert abs(c["expiry"] - (time.time() + 1800)) < 120  # expires with the 30 min OpenFaaS token
+    assert len(c["value"]) < 4000  # one cookie is enough for the whole session
+
+    d.click("#namespaces a.ns")
+    d.find("#functions")
+    assert sorted(env.all("#functions a.fn")) == ["figlet", "hello"]
+    assert env.js("return document.querySelector('svg.chart') !== null") is True
+    env.shot("functions")
+
+    d.go(env.url + "/ui/ns/staging/fn/hello")
+    labels = d.text("#fn-labels")
+    assert XSS in labels and XSS in d.text("#fn-annotations")  # shown as text ...
+    assert env.js("return document.querySelectorAll('script').length") == 0  # ... never run as a script
+    assert d.text("#fn-env") == "GREETING" and "top-secret-value" not in env.js("return document.body.innerHTML")
+    # buttons only for what alice's policy allows
+    assert env.all("#invoke-button") and env.all("#logs-link")
+    assert not env.all("#delete-link") and not env.all("#scale-button")
+    d.type("#invoke-body", "hi there")
+    d.click("#invoke-button")
+    status = d.text("#result-status")
+    assert status.isdigit() and int(status) >= 400  # registry mode has no runtime: a readable status
+    assert d.text("#fn-name") == "hello" and "hi there" in env.js("return document.getElementById('invoke-body').value")
+    env.shot("function")
+
+    d.go(env.url + "/ui/me")
+    assert d.text("#me-sub") == "fed:user-alice"
+    assert d.text("#me-iss") == env.idp.issuer
+    assert "staging-dev" in d.text("#me-statements") and "staging" in d.text("#me-access")
+    env.shot("me")
+
+    # the server refuses what the page does not offer (same API, same authorisation)
+    cookie = {COOKIE: c["value"]}
+    csrf = env.js("return document.querySelector('input[name=csrf]').value")
+    with httpx.Client(base_url=env.url, cookies=cookie, headers={"Origin": env.url}) as h:
+        r = h.post("/ui/ns/prod/fn/billing/delete", data={"csrf": csrf, "confirm": "billing"})
+        assert r.status_code == 403 and "Not allowed" in r.text
+    assert "DELETE /system/functions 403 fed:user-alice" in env.gw.stderr()
+
+    d.cmd("POST", "/window/rect", {"width": 390, "height": 844})
+    d.go(env.url + "/ui/ns/staging")
+    d.find("#functions")
+    env.shot("phone-functions")
+    d.cmd("POST", "/window/rect", {"width": 1200, "height": 820})
+
+
+def test_forged_tampered_cookie_and_cross_site_posts_are_refused(env: Env) -> None:
+    env.reset()
+    env.login("alice")
+    c = env.session_cookie()["value"]
+    csrf = env.js("return document.querySelector('input[name=csrf]').value")
+    tampered = c[:20] + ("A" if c[20] != "A" else "B") + c[21:]
+    for value in (tampered, "Zm9yZ2Vk" * 10, c[:-4]):
+        r = httpx.get(env.url + "/ui/", cookies={COOKIE: value})
+        assert r.status_code == 303 and r.headers["location"].startswith("/ui/login"), value
+    ok = httpx.get(env.url + "/ui/", cookies={COOKIE: c})
+    assert ok.status_code == 200 and "staging" in ok.text
+    csp = ok.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
+
+    form = {"csrf": csrf, "body": "x", "content_type": "text/plain"}
+    path = "/ui/ns/staging/fn/hello/invoke"
+    with httpx.Client(base_url=env.url, cookies={COOKIE: c}) as h:
+        assert h.post(path, data=form, headers={"Origin": "http://evil.example"}).status_code == 403
+        assert h.post(path, data=form).status_code == 403  # no Origin at all
+        r = h.post(path, data={**form, "csrf": "wrong"}, headers={"Origin": env.url})
+        assert r.status_code == 403 and "CSRF" in r.text
+        r = h.post(path, data=form, headers={"Origin": env.url})
+        assert r.status_code == 200 and 'id="result-status"' in r.text
+        r = h.post(path, data={**form, "content_type": "text/plain\r\nX-Evil: 1"}, headers={"Origin": env.url})
+        assert r.status_code == 400 and "X-Evil" in r.text  # refused, the input kept
+    weights = {}
+    pages = ["/ui/", "/ui/ns/staging", "/ui/ns/staging/fn/hello", "/ui/ns/staging/fn/hello/logs", "/ui/me"]
+    for page in pages:
+        r = httpx.get(env.url + page, cookies={COOKIE: c})
+        assert r.status_code in (200, 404), (page, r.status_code)
+        weights[page] = len(r.content)
+    weights["/ui/login"] = len(httpx.get(env.url + "/ui/login").content)
+    css = httpx.get(env.url + "/ui/static/dashboard.css")
+    assert css.headers["content-type"].startswith("text/css")
+    weights["/ui/static/dashboard.css"] = len(css.content)
+    print(f"\npage weights (bytes): {weights}")
+    assert all(w < 20_000 for w in weights.values())
+    # the session ended in the middle of a form: nothing done, the input is kept
+    r = httpx.post(env.url + path, data={**form, "body": "keep me"}, headers={"Origin": env.url})
+    assert r.status_code == 401 and "keep me" in r.text and 'id="login-again"' in r.text
+    # a callback that belongs to no login attempt
+    r = httpx.get(env.url + "/ui/auth/callback", params={"state": "x", "code": "y"})
+    assert r.status_code == 400 and 'id="retry"' in r.text
+
+
+def test_bob_is_not_authorised(env: Env) -> None:
+    env.reset()
+    env.login("bob", expect="#not-authorised")
+    text = env.d.text("#not-authorised")
+    assert text == "Not authorised: no policies found for subject user-bob"
+    assert env.d.text("#u-iss") == env.idp.issuer
+    assert not [c for c in env.d.cmd("GET", "/cookie") if c["name"] == COOKIE]
+    env.shot("not-authorised")
+
+
+def test_admin_deletes_after_confirming_and_logout_ends_the_idp_session(env: Env) -> None:
+    d = env.d
+    env.reset()
+    env.login("carol")
+    assert env.all("#namespaces a.ns") == ["openfaas-fn", "prod", "staging"]
+    d.go(env.url + "/ui/ns/staging/fn/figlet")
+    assert env.all("#scale-button") and env.all("#delete-link")
+    d.click("#delete-link")
+    d.find("#delete-button")
+    env.shot("delete")
+    d.click("#delete-button")  # without typing the name: refused, nothing deleted
+    assert d.text("#error-title") == "Not deleted"
+    d.go(env.url + "/ui/ns/staging/fn/figlet/delete")
+    d.type("#confirm", "figlet")
+    d.click("#delete-button")
+    d.find("#functions")
+    assert re.search(r"/ui/ns/staging\?deleted=figlet$", d.url())
+    assert env.all("#functions a.fn") == ["hello"]
+    assert "DELETE /system/functions 202 fed:user-carol" in env.gw.stderr()
+
+    d.click("#logout")
+    d.click("button[name=logout][value=yes]")  # the IdP's end-session confirmation
+    d.find("#login")
+    assert not [c for c in d.cmd("GET", "/cookie") if c["name"] == COOKIE]
+    d.click("#login")
+    d.find("#username")  # the IdP asks again: its session ended too
+
+
+def test_login_errors_are_readable_pages(env: Env) -> None:
+    d = env.d
+    env.reset()
+    r = httpx.get(env.url + "/ui")
+    assert r.status_code == 308 and r.headers["location"] == "/ui/"
+    # the person cancels at the provider: its error comes back as a page with a way to retry
+    d.go(env.url + "/ui/")
+    d.click("#login")
+    d.click("#cancel")
+    assert d.text("#error-title") == "The identity provider refused"
+    assert "access_denied" in d.text("#error-message") and env.all("#retry")
+    env.shot("idp-error")
+    # a callback whose state is not the one of this browser's login attempt
+    with httpx.Client(base_url=env.url) as h:
+        start = h.get("/ui/auth/login")
+        assert start.status_code == 303 and start.headers["location"].startswith(env.idp.issuer)
+        assert "request_uri=" in start.headers["location"]  # the test IdP offers PAR: the request was pushed
+        bad = h.get("/ui/auth/callback", params={"state": "not-this-one", "code": "x", "iss": env.idp.issuer})
+        assert bad.status_code == 400 and "state does not match" in bad.text
+
+
+def test_an_upstream_that_is_down_is_a_readable_page(env: Env, tmp_path: Path) -> None:
+    """A second gateway in upstream mode whose upstream is not listening. The test owns the session
+    key file, so it can seal a session for a real OpenFaaS token without a browser login."""
+    from faas_pro.server.dashboard import session_key
+    from faas_pro.server.dashboard.session import Sealer
+
+    (tmp_path / "up-auth").write_text("admin:password\n")
+    (tmp_path / "dash-secret").write_text("faas-dashboard-secret\n")
+    key_file = tmp_path / "session.key"
+    args = [
+        "--iam", str(write_iam(tmp_path, {
+            "issuer.yaml": issuer_yaml("test-idp", env.idp.issuer, ["faas-gateway"], "30m"),
+            "p.yaml": policy_yaml("admin", ["*"], ["*"]),
+            "r.yaml": role_yaml("carol", ["admin"], principal=["user-carol"]),
+        })),
+        "--issuer-url", "http://127.0.0.1:1", "--issuer-key", str(keygen(tmp_path / "gw.pem")),
+        "--listen", "127.0.0.1:0", "--state", str(tmp_path / "state"),
+        "--upstream", f"http://127.0.0.1:{free_port()}", "--upstream-auth-file", str(tmp_path / "up-auth"),
+        "--dashboard-client-id", "faas-dashboard", "--dashboard-session-key-file", str(key_file),
+    ]  # fmt: skip
+    with running(args) as gw:
+        assert "does not list 'faas-dashboard' in aud" in gw.stderr()  # the operator is told at start
+        token = exchange(gw.url, user_token(env.idp, "carol")).json()["access_token"]
+        sealed = Sealer(session_key(key_file, print)).seal(COOKIE, {"t": token, "csrf": "c", "exp": time.time() + 600})
+        r = httpx.get(gw.url + "/ui/", cookies={COOKIE: sealed})
+        assert r.status_code == 502 and "Upstream error" in r.text and "Try again later" in r.text
+        assert "Content-Security-Policy" in r.headers
