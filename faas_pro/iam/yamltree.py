@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import yaml
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "Document", "YMap", "YSeq", "YamlError", "documents", "nesting_line"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "Document", "TooDeep", "YMap", "YSeq", "YamlError", "documents", "nesting_line"]
 
 MAX_NODES = 200_000  # per document, counting alias expansions (billion-laughs guard)
 MAX_DEPTH = 64
@@ -73,41 +73,39 @@ class Document:
     name: str | None = None
 
 
-def _too_deep(line: int | None = None) -> YamlError:
-    return YamlError(line, f"nested more than {MAX_DEPTH} levels deep")
+class TooDeep(YamlError):
+    """Collections nest deeper than :data:`MAX_DEPTH`: reported for the file, by its first line."""
+
+    def __init__(self, line: int | None) -> None:
+        super().__init__(line, f"nested more than {MAX_DEPTH} levels deep")
 
 
 def nesting_line(text: str) -> int | None:
-    """The line where collections first nest deeper than :data:`MAX_DEPTH`, or None.
+    """The line of the first collection nested deeper than :data:`MAX_DEPTH`, or None.
 
-    Counted on the tokens of PyYAML's pure-Python scanner, which keeps no depth limit of its own
-    (libyaml's scanner stops at its own limit, with its own words). Tokens after a scanner error
-    are not seen: None then means "not too deep before the first syntax error".
+    Counted on the events of PyYAML's pure-Python parser, a state machine without recursion and
+    without a depth limit of its own (libyaml stops at its own limit, in its own words). The count
+    is the walker's: mappings and sequences inside mappings and sequences. Events after a syntax
+    error are not seen: None then means "not too deep before the first syntax error".
     """
     import yaml
 
-    opening = (
-        yaml.BlockMappingStartToken,
-        yaml.BlockSequenceStartToken,
-        yaml.FlowMappingStartToken,
-        yaml.FlowSequenceStartToken,
-    )
-    closing = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
-    scanner = yaml.SafeLoader(text)
+    parser = yaml.SafeLoader(text)
     depth = 0
     try:
-        while scanner.check_token():
-            token = scanner.get_token()  # type: ignore[no-untyped-call]
-            if isinstance(token, opening):
+        while parser.check_event():
+            event = parser.get_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
-                if depth > MAX_DEPTH:
-                    return int(token.start_mark.line) + 1
-            elif isinstance(token, closing):
+                if depth > MAX_DEPTH + 1:  # the document's own collection is depth 0
+                    mark = event.start_mark
+                    return mark.line + 1 if mark is not None else 1
+            elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
         return None
     finally:
-        scanner.dispose()
+        parser.dispose()
     return None
 
 
@@ -124,6 +122,8 @@ def documents(text: str) -> Iterator[Document]:
             kind, name = _identity(node)
             try:
                 value = _Walker().walk(node, 0, "")
+            except TooDeep:
+                raise  # for the whole file, as when the parser itself gives up
             except YamlError as e:
                 yield Document(line, None, e, kind, name)
                 continue
@@ -133,7 +133,7 @@ def documents(text: str) -> Iterator[Document]:
         # Our bound first: a parser that gave up on deep nesting did so in its own words.
         deep = nesting_line(text)
         if deep is not None:
-            raise _too_deep(deep) from None
+            raise TooDeep(deep) from None
         if isinstance(e, yaml.MarkedYAMLError):
             mark = e.problem_mark or e.context_mark
             at = mark.line + 1 if mark is not None else None
@@ -183,15 +183,17 @@ class _Walker:
         where = path or None
         if self._count > MAX_NODES:
             raise YamlError(line, f"document too large (more than {MAX_NODES} YAML nodes, aliases expanded)", where)
-        if depth > MAX_DEPTH:
-            raise YamlError(line, _too_deep().message, where)
         if isinstance(node, yaml.ScalarNode):
             try:
                 return self._constructor.construct_object(node)
-            except yaml.YAMLError as e:
-                raise YamlError(line, f"invalid YAML value: {getattr(e, 'problem', None) or e}", where) from None
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError):  # e.g. `!!int x`
+                tag = str(node.tag).rsplit(":", 1)[-1]
+                text = str(node.value)[:40]
+                raise YamlError(line, f"invalid YAML value: {text!r} is not a valid {tag}", where) from None
         if node.tag not in (_SEQ, _MAP):
             raise YamlError(line, f"unsupported YAML tag {node.tag!r}", where)
+        if depth > MAX_DEPTH:  # collections only, as nesting_line counts them
+            raise TooDeep(line)
         if isinstance(node, yaml.SequenceNode):
             seq = YSeq()
             seq.line, seq.lines = line, []
