@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from faas_pro import strictjson
@@ -43,11 +44,37 @@ _KID = re.compile(r"[A-Za-z0-9._~:+/=-]{1,128}")
 KeyLookup = Callable[[str | None], Any | None]
 
 
-class TokenError(FaasProError):
-    """A token was refused. ``reason`` is short and never contains the token or its signature."""
+class TokenErrorCode(Enum):
+    """Why a token was refused, for callers that decide by it (never by the wording of ``reason``)."""
 
-    def __init__(self, reason: str) -> None:
+    TOO_LONG = "too_long"  # the whole token is over MAX_TOKEN_BYTES (nothing was parsed)
+    MALFORMED = "malformed"  # not three ASCII base64url segments, or the header segment is over its cap
+    BAD_JSON = "bad_json"  # header or payload is not a strict JSON object (duplicate keys, too deep…)
+    BAD_ALG = "bad_alg"  # alg missing, none, symmetric, or not in the caller's allowlist
+    BAD_HEADER = "bad_header"  # crit or b64 present
+    BAD_TYP = "bad_typ"  # typ not a string, refused here, or missing where required
+    BAD_KID = "bad_kid"  # kid not a short plain string
+    BAD_SIGNATURE_FORMAT = "bad_signature_format"  # empty, or not the algorithm's exact length
+    UNKNOWN_KID = "unknown_kid"  # the key lookup has no key for this kid
+    KEY_MISMATCH = "key_mismatch"  # the key found is for another algorithm or key type
+    BAD_SIGNATURE = "bad_signature"  # the signature does not verify
+    MISSING_CLAIM = "missing_claim"  # a required claim is absent
+    BAD_CLAIM = "bad_claim"  # aud, exp/iat/nbf or sub of the wrong type or shape
+    BAD_ISSUER = "bad_issuer"  # iss is not byte-for-byte the expected issuer
+    BAD_AUDIENCE = "bad_audience"  # an aud entry is not one of ours
+    EXPIRED = "expired"  # exp (plus leeway) has passed
+    NOT_YET_VALID = "not_yet_valid"  # nbf or iat in the future (beyond leeway)
+    BAD_NONCE = "bad_nonce"  # nonce missing or not the one sent
+
+
+class TokenError(FaasProError):
+    """A token was refused. ``code`` says why, for programs; ``reason`` says it for people: it is
+    short and never contains the token or its signature (its wording may change, the codes do not).
+    """
+
+    def __init__(self, code: TokenErrorCode, reason: str) -> None:
         super().__init__(f"invalid token: {reason}")
+        self.code = code
         self.reason = reason
 
 
@@ -56,20 +83,20 @@ class TokenError(FaasProError):
 
 def _b64decode(segment: str, what: str) -> bytes:
     if not _B64URL.fullmatch(segment):
-        raise TokenError(f"{what} is not unpadded base64url")
+        raise TokenError(TokenErrorCode.MALFORMED, f"{what} is not unpadded base64url")
     if len(segment) % 4 == 1:
-        raise TokenError(f"{what} has an impossible base64url length")
+        raise TokenError(TokenErrorCode.MALFORMED, f"{what} has an impossible base64url length")
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as e:
-        raise TokenError(f"{what} is not valid base64url") from e
+        raise TokenError(TokenErrorCode.MALFORMED, f"{what} is not valid base64url") from e
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
         return strictjson.loads_object(raw)
     except strictjson.StrictJSONError as e:
-        raise TokenError(f"{what} {e}") from e
+        raise TokenError(TokenErrorCode.BAD_JSON, f"{what} {e}") from e
 
 
 @dataclass(frozen=True)
@@ -82,19 +109,19 @@ class _Parsed:
 
 def _parse(token: str) -> _Parsed:
     if not isinstance(token, str):
-        raise TokenError("not a string")
+        raise TokenError(TokenErrorCode.MALFORMED, "not a string")
     if len(token) > MAX_TOKEN_BYTES:  # characters >= bytes for ASCII; non-ASCII fails below
-        raise TokenError(f"longer than {MAX_TOKEN_BYTES} bytes")
+        raise TokenError(TokenErrorCode.TOO_LONG, f"longer than {MAX_TOKEN_BYTES} bytes")
     if not token.isascii():
-        raise TokenError("contains non-ASCII characters")
+        raise TokenError(TokenErrorCode.MALFORMED, "contains non-ASCII characters")
     parts = token.split(".")
     if len(parts) != 3:
-        raise TokenError(f"has {len(parts)} segments, expected 3")
+        raise TokenError(TokenErrorCode.MALFORMED, f"has {len(parts)} segments, expected 3")
     h64, p64, s64 = parts
     if not h64 or not p64:
-        raise TokenError("empty header or payload segment")
+        raise TokenError(TokenErrorCode.MALFORMED, "empty header or payload segment")
     if len(h64) > MAX_HEADER_BYTES:
-        raise TokenError(f"header longer than {MAX_HEADER_BYTES} bytes")
+        raise TokenError(TokenErrorCode.MALFORMED, f"header longer than {MAX_HEADER_BYTES} bytes")
     header = _json_object(_b64decode(h64, "header"), "header")
     payload = _json_object(_b64decode(p64, "payload"), "payload")
     signature = _b64decode(s64, "signature")
@@ -187,28 +214,28 @@ def _norm_typ(value: str) -> str:
 def _check_header(header: Mapping[str, Any], options: VerifyOptions) -> tuple[str, str | None]:
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
-        raise TokenError("header alg missing or not a string")
+        raise TokenError(TokenErrorCode.BAD_ALG, "header alg missing or not a string")
     if alg.lower() == "none":
-        raise TokenError("alg none is never accepted")
+        raise TokenError(TokenErrorCode.BAD_ALG, "alg none is never accepted")
     if alg.upper().startswith("HS"):
-        raise TokenError(f"symmetric alg {alg[:10]} is never accepted")
+        raise TokenError(TokenErrorCode.BAD_ALG, f"symmetric alg {alg[:10]} is never accepted")
     if alg not in options.algorithms or alg not in _ALGS:
-        raise TokenError(f"alg {alg[:10]} is not allowed here")
+        raise TokenError(TokenErrorCode.BAD_ALG, f"alg {alg[:10]} is not allowed here")
     if "crit" in header:
-        raise TokenError("header crit is not supported")
+        raise TokenError(TokenErrorCode.BAD_HEADER, "header crit is not supported")
     if "b64" in header:
-        raise TokenError("header b64 is not supported")
+        raise TokenError(TokenErrorCode.BAD_HEADER, "header b64 is not supported")
     typ = header.get("typ")
     if typ is not None and not isinstance(typ, str):
-        raise TokenError("header typ is not a string")
+        raise TokenError(TokenErrorCode.BAD_TYP, "header typ is not a string")
     norm = _norm_typ(typ) if typ is not None else None
     if norm is not None and norm in {_norm_typ(t) for t in options.reject_typ}:
-        raise TokenError(f"typ {norm[:20]} is not accepted here")
+        raise TokenError(TokenErrorCode.BAD_TYP, f"typ {norm[:20]} is not accepted here")
     if options.typ is not None and norm not in {_norm_typ(t) for t in options.typ}:
-        raise TokenError("typ missing or not accepted here")
+        raise TokenError(TokenErrorCode.BAD_TYP, "typ missing or not accepted here")
     kid = header.get("kid")
     if "kid" in header and not (isinstance(kid, str) and _KID.fullmatch(kid) and ".." not in kid):
-        raise TokenError("header kid is not a short, plain string")
+        raise TokenError(TokenErrorCode.BAD_KID, "header kid is not a short, plain string")
     return alg, kid
 
 
@@ -218,11 +245,11 @@ def _public_key(key: Any, alg: str) -> Any:
     if isinstance(key, jwt.PyJWK):
         declared = getattr(key, "_jwk_data", {}).get("alg")
         if declared is not None and declared != alg:
-            raise TokenError(f"key is for {str(declared)[:10]}, token says {alg}")
+            raise TokenError(TokenErrorCode.KEY_MISMATCH, f"key is for {str(declared)[:10]}, token says {alg}")
         key = key.key
     key_ok, _ = _ALGS[alg]
     if not key_ok(key):
-        raise TokenError(f"key type does not match alg {alg}")
+        raise TokenError(TokenErrorCode.KEY_MISMATCH, f"key type does not match alg {alg}")
     return key
 
 
@@ -231,7 +258,7 @@ def _check_time(claims: Mapping[str, Any], name: str) -> float | None:
         return None
     value = claims[name]
     if not _is_time(value):
-        raise TokenError(f"claim {name} is not a valid NumericDate")
+        raise TokenError(TokenErrorCode.BAD_CLAIM, f"claim {name} is not a valid NumericDate")
     return float(value)
 
 
@@ -239,37 +266,37 @@ def _check_claims(claims: Mapping[str, Any], options: VerifyOptions, now: float)
     leeway = min(max(int(options.leeway), 0), MAX_LEEWAY)
     for name in options.required:
         if name not in claims:
-            raise TokenError(f"claim {name} is missing")
+            raise TokenError(TokenErrorCode.MISSING_CLAIM, f"claim {name} is missing")
     iss = claims.get("iss")
     if not isinstance(iss, str) or iss != options.issuer:
-        raise TokenError("issuer is not the expected one")
+        raise TokenError(TokenErrorCode.BAD_ISSUER, "issuer is not the expected one")
     aud = claims.get("aud")
     auds = [aud] if isinstance(aud, str) else aud
     if not isinstance(auds, list) or not auds or not all(isinstance(a, str) for a in auds):
-        raise TokenError("aud is not a string or a non-empty list of strings")
+        raise TokenError(TokenErrorCode.BAD_CLAIM, "aud is not a string or a non-empty list of strings")
     if not options.audiences or any(a not in options.audiences for a in auds):
-        raise TokenError("audience is not ours")
+        raise TokenError(TokenErrorCode.BAD_AUDIENCE, "audience is not ours")
     exp = _check_time(claims, "exp")
     if exp is None:
-        raise TokenError("claim exp is missing")
+        raise TokenError(TokenErrorCode.MISSING_CLAIM, "claim exp is missing")
     if now >= exp + leeway:
-        raise TokenError("token has expired")
+        raise TokenError(TokenErrorCode.EXPIRED, "token has expired")
     iat = _check_time(claims, "iat")
     if iat is not None and iat > now + leeway:
-        raise TokenError("token issued in the future")
+        raise TokenError(TokenErrorCode.NOT_YET_VALID, "token issued in the future")
     nbf = _check_time(claims, "nbf")
     if nbf is not None and nbf > now + leeway:
-        raise TokenError("token not valid yet")
+        raise TokenError(TokenErrorCode.NOT_YET_VALID, "token not valid yet")
     if "sub" in claims or "sub" in options.required:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
-            raise TokenError("sub is not a non-empty string")
+            raise TokenError(TokenErrorCode.BAD_CLAIM, "sub is not a non-empty string")
     if options.nonce is not None:
         nonce = claims.get("nonce")
         import hmac  # here, not at the top: hashlib/OpenSSL cost start-up time on every command
 
         if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(), options.nonce.encode()):
-            raise TokenError("nonce missing or not the one sent")
+            raise TokenError(TokenErrorCode.BAD_NONCE, "nonce missing or not the one sent")
 
 
 def verify(token: str, keys: KeyLookup, options: VerifyOptions, now: float) -> dict[str, Any]:
@@ -280,16 +307,16 @@ def verify(token: str, keys: KeyLookup, options: VerifyOptions, now: float) -> d
     alg, kid = _check_header(parsed.header, options)
     _, sig_len = _ALGS[alg]
     if not parsed.signature:
-        raise TokenError("signature is empty")
+        raise TokenError(TokenErrorCode.BAD_SIGNATURE_FORMAT, "signature is empty")
     if sig_len is not None and len(parsed.signature) != sig_len:
-        raise TokenError(f"{alg} signature must be {sig_len} bytes R||S")
+        raise TokenError(TokenErrorCode.BAD_SIGNATURE_FORMAT, f"{alg} signature must be {sig_len} bytes R||S")
     found = keys(kid)
     if found is None:
-        raise TokenError("signing key not found (unknown kid)")
+        raise TokenError(TokenErrorCode.UNKNOWN_KID, "signing key not found (unknown kid)")
     public_key = _public_key(found, alg)
     algorithm = get_default_algorithms()[alg]
     if not algorithm.verify(parsed.signing_input, public_key, parsed.signature):
-        raise TokenError("signature does not verify")
+        raise TokenError(TokenErrorCode.BAD_SIGNATURE, "signature does not verify")
     _check_claims(parsed.payload, options, now)
     return parsed.payload
 

@@ -1,28 +1,23 @@
-"""Lint rules: patterns that are broader than they look (SECURITY.md rule 4 and appendix B).
+"""Lint: objects that are valid but broader than they look (the loader's last pass).
 
-Warnings never stop a load; ``faas-pro iam validate`` prints them with ``warning:``.
+Warnings never stop a load; ``faas-pro iam validate`` prints them with ``warning:``. Lint looks
+only at objects that loaded (an object with an error is reported for the error), through the
+typed records of :mod:`faas_pro.iam.build`. The rules are listed in docs/iam.md ("Lint warnings").
 """
 
 from __future__ import annotations
 
-from faas_pro.iam.conditions import Condition
-from faas_pro.iam.model import Role
+from collections.abc import Sequence
 
-__all__ = ["NON_BINDING_CLAIMS", "binds_subject", "broad_pattern", "long_expiry", "role_issuer"]
+from faas_pro.iam.build import Built, BuiltIssuer, BuiltPolicy, BuiltRole
+from faas_pro.iam.model import Problem, Role
 
-#: Claims that say nothing about *who* the token is for: a Role that tests only these, and has no
-#: principal, would match every user of the issuer (Vault's bound-claims rule). Load error.
-NON_BINDING_CLAIMS = frozenset(
-    ("iss", "aud", "exp", "iat", "nbf", "jti", "typ", "auth_time", "amr", "acr", "scope", "scp")
-)
+__all__ = ["broad_pattern", "lint", "long_expiry", "role_issuer"]
+
+OPENFAAS_NAMESPACE = "openfaas"
 _MAX_EXPIRY = 24 * 3600
 # GitHub (repo:OWNER/REPO:...) and GitLab (project_path:GROUP/PROJECT:...) subject formats
 _CI_SUBJECT_PREFIXES = ("repo:", "project_path:")
-
-
-def binds_subject(condition: Condition) -> bool:
-    """Whether the condition tests at least one identity claim."""
-    return any(t.claim not in NON_BINDING_CLAIMS for t in condition.tests)
 
 
 def broad_pattern(claim: str, pattern: str) -> list[str]:
@@ -61,7 +56,50 @@ def role_issuer(role: Role, issuer_count: int) -> list[str]:
     """A Role that does not pin ``jwt:iss`` matches tokens of every trusted issuer."""
     if issuer_count > 1 and (role.condition is None or "iss" not in role.condition.claims()):
         return [
-            f"spec.condition: does not test jwt:iss, so it matches tokens from any of the {issuer_count} "
+            f"does not test jwt:iss, so it matches tokens from any of the {issuer_count} "
             "JwtIssuers (add StringEqual jwt:iss)"
         ]
     return []
+
+
+def lint(built: Sequence[Built]) -> list[Problem]:
+    """Every warning for the objects of one set, in the order of ``built``."""
+    loaded = [b for b in built if _loaded(b)]
+    issuers = sum(isinstance(b, BuiltIssuer) for b in built)
+    used = {ref.value for b in built if isinstance(b, BuiltRole) for ref in b.policies}
+    any_role = any(isinstance(b, BuiltRole) for b in built)
+    out: list[Problem] = []
+    for b in loaded:
+        src = b.source
+        if b.namespace is not None and b.namespace.value != OPENFAAS_NAMESPACE:
+            out.append(
+                src.problem(
+                    b.namespace.line,
+                    b.namespace.field,
+                    f"is {b.namespace.value!r}; OpenFaaS reads IAM objects from {OPENFAAS_NAMESPACE!r}",
+                    "warning",
+                )
+            )
+        if isinstance(b, BuiltIssuer) and b.expiry is not None:
+            out.extend(src.problem(b.expiry.line, b.expiry.field, m, "warning") for m in long_expiry(b.expiry.value))
+        elif isinstance(b, BuiltPolicy) and b.policy is not None:
+            if any_role and b.policy.name not in used:
+                out.append(src.problem(src.line, None, "no Role uses this Policy", "warning"))
+        elif isinstance(b, BuiltRole) and b.role is not None:
+            for v in b.values:
+                if v.operator.endswith("StringLike"):
+                    out.extend(
+                        src.problem(v.value.line, v.value.field, m, "warning")
+                        for m in broad_pattern(v.claim, v.value.value)
+                    )
+            line = b.condition_line if b.role.condition is not None else src.line
+            out.extend(src.problem(line, "spec.condition", m, "warning") for m in role_issuer(b.role, issuers))
+    return out
+
+
+def _loaded(b: Built) -> bool:
+    if isinstance(b, BuiltIssuer):
+        return b.issuer is not None
+    if isinstance(b, BuiltPolicy):
+        return b.policy is not None
+    return b.role is not None

@@ -58,7 +58,11 @@ def expand_action(action: str) -> frozenset[str] | None:
 
 @dataclass(frozen=True)
 class Problem:
-    """One load error or lint warning; ``str()`` gives ``file:line: kind/name: message``."""
+    """One load error or lint warning; ``str()`` gives ``file:line: kind/name: message``.
+
+    ``kind`` is the kind as written (also an unknown one), ``name`` the ``metadata.name`` as
+    written; a named object without a kind shows as ``?/name``. ``message`` starts with the field.
+    """
 
     file: str
     line: int | None
@@ -71,8 +75,10 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         parts = [where]
-        if self.kind:
-            parts.append(f"{self.kind}/{self.name}" if self.name else self.kind)
+        if self.name:
+            parts.append(f"{self.kind or '?'}/{self.name}")
+        elif self.kind:
+            parts.append(self.kind)
         if self.severity == "warning":
             parts.append("warning")
         parts.append(self.message)

@@ -11,6 +11,7 @@ from faas_pro.errors import FaasProError
 from faas_pro.tokens import (
     MAX_TOKEN_BYTES,
     TokenError,
+    TokenErrorCode,
     VerifyOptions,
     decode_unverified,
     expiry,
@@ -34,9 +35,9 @@ def _opts(**kw: object) -> VerifyOptions:
 
 
 def test_token_error_is_a_faas_pro_error_with_a_short_reason() -> None:
-    e = TokenError("signature does not verify")
+    e = TokenError(TokenErrorCode.BAD_SIGNATURE, "signature does not verify")
     assert isinstance(e, FaasProError)
-    assert e.reason == "signature does not verify"
+    assert e.code is TokenErrorCode.BAD_SIGNATURE and e.reason == "signature does not verify"
     assert e.line() == "invalid token: signature does not verify"
 
 
@@ -139,3 +140,23 @@ def test_jwks_lookup_skips_what_it_cannot_use(world: World) -> None:
     assert jwks_lookup({"keys": [good]})(None) is not None  # a single key answers a token without kid
     assert jwks_lookup({"nothing": 1})("k1") is None
     assert jwks_lookup([])("k1") is None  # type: ignore[arg-type]
+
+
+def test_strict_json_names_deep_nesting_itself() -> None:
+    """The bound is ours, checked before json parses: the same reason on every Python version."""
+    from faas_pro import strictjson
+
+    ok = "[" * strictjson.MAX_DEPTH + "]" * strictjson.MAX_DEPTH
+    assert strictjson.loads(ok) is not None
+    for deep in (
+        "[" * (strictjson.MAX_DEPTH + 1) + "]" * (strictjson.MAX_DEPTH + 1),
+        '{"a":' * 5000 + "1" + "}" * 5000,
+        "[" * 100_000,  # unclosed, too: the bound speaks first
+    ):
+        with pytest.raises(strictjson.StrictJSONError) as info:
+            strictjson.loads(deep)
+        assert str(info.value) == f"is nested more than {strictjson.MAX_DEPTH} levels deep"
+    # brackets inside strings (escaped quotes included) are text, not nesting
+    text = '{"a": "' + '[\\"{' * 500 + '", "b": [[1]]}'
+    assert strictjson.loads(text)["b"] == [[1]]
+    assert strictjson.loads(("[" * 10 + '"[[["' + "]" * 10).encode())

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from faas_pro.tokens import TokenError, VerifyOptions, jwks_lookup, verify
+from faas_pro.strictjson import MAX_DEPTH
+from faas_pro.tokens import TokenError, TokenErrorCode, VerifyOptions, jwks_lookup, verify
 from tests.support.listener import Listener
 
 NOW = 1_700_000_000
@@ -378,7 +379,16 @@ CASES += [
     ),
     ("A18-bom", lambda w, c: (w.token(payload=b"\xef\xbb\xbf" + json.dumps(w.claims()).encode()), None), "byte order"),
     ("A18-header-list", lambda w, c: (w.token(header="[]"), None), "not a JSON object"),
-    ("A18-deep-nesting", lambda w, c: (w.token(payload="[" * 5000 + "]" * 5000), None), "not valid JSON"),
+    (
+        "A18-deep-nesting",
+        lambda w, c: (w.token(payload="[" * 5000 + "]" * 5000), None),
+        f"payload is nested more than {MAX_DEPTH} levels deep",
+    ),
+    (
+        "A18-deep-nesting-object",
+        lambda w, c: (w.token(payload='{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1)), None),
+        f"payload is nested more than {MAX_DEPTH} levels deep",
+    ),
     ("A19-2-segments", lambda w, c: (".".join(w.token().split(".")[:2]), None), "2 segments"),
     ("A19-4-segments", lambda w, c: (w.token() + ".AAAA", None), "4 segments"),
     ("A19-5-segments", lambda w, c: (w.token() + ".AAAA.AAAA", None), "5 segments"),
@@ -395,6 +405,53 @@ CASES += [
     ),
     ("A20-other-issuer-key-our-kid", lambda w, c: (w.token(key=w.other_issuer), None), "does not verify"),
 ]
+
+
+# The code each row must carry, by the reason it is refused for (callers decide by the code).
+_CODE_BY_REASON = {
+    "none": TokenErrorCode.BAD_ALG,
+    "symmetric": TokenErrorCode.BAD_ALG,
+    "not allowed": TokenErrorCode.BAD_ALG,
+    "key is for": TokenErrorCode.KEY_MISMATCH,
+    "unknown kid": TokenErrorCode.UNKNOWN_KID,
+    "does not verify": TokenErrorCode.BAD_SIGNATURE,
+    "kid": TokenErrorCode.BAD_KID,
+    "header longer": TokenErrorCode.MALFORMED,
+    "crit": TokenErrorCode.BAD_HEADER,
+    "typ": TokenErrorCode.BAD_TYP,
+    "64 bytes": TokenErrorCode.BAD_SIGNATURE_FORMAT,
+    "empty": TokenErrorCode.BAD_SIGNATURE_FORMAT,
+    "issuer": TokenErrorCode.BAD_ISSUER,
+    "audience is not ours": TokenErrorCode.BAD_AUDIENCE,
+    "aud is": TokenErrorCode.BAD_CLAIM,
+    "expired": TokenErrorCode.EXPIRED,
+    "exp is missing": TokenErrorCode.MISSING_CLAIM,
+    "NumericDate": TokenErrorCode.BAD_CLAIM,
+    "NaN": TokenErrorCode.BAD_JSON,
+    "not valid yet": TokenErrorCode.NOT_YET_VALID,
+    "future": TokenErrorCode.NOT_YET_VALID,
+    "sub": TokenErrorCode.BAD_CLAIM,
+    "nonce": TokenErrorCode.BAD_NONCE,
+    "duplicate": TokenErrorCode.BAD_JSON,
+    "not a JSON object": TokenErrorCode.BAD_JSON,
+    "UTF-8": TokenErrorCode.BAD_JSON,
+    "byte order": TokenErrorCode.BAD_JSON,
+    f"payload is nested more than {MAX_DEPTH} levels deep": TokenErrorCode.BAD_JSON,
+    "2 segments": TokenErrorCode.MALFORMED,
+    "4 segments": TokenErrorCode.MALFORMED,
+    "5 segments": TokenErrorCode.MALFORMED,
+    "base64url": TokenErrorCode.MALFORMED,
+    "longer than": TokenErrorCode.TOO_LONG,
+    "non-ASCII": TokenErrorCode.MALFORMED,
+}
+_CODE_BY_ROW = {  # rows whose reason names a claim that is absent
+    "A12-missing": TokenErrorCode.MISSING_CLAIM,
+    "A15-sub-missing": TokenErrorCode.MISSING_CLAIM,
+}
+
+
+def _expected_code(name: str, why: str) -> TokenErrorCode:
+    return _CODE_BY_ROW.get(name) or _CODE_BY_REASON[why]
 
 
 def test_the_unmutated_token_verifies(world: World) -> None:
@@ -414,6 +471,7 @@ def test_appendix_a_row_is_rejected(case: Case, world: World, listener: Listener
     with pytest.raises(TokenError) as info:
         verify(token, lookup, options or OPTIONS, NOW)
     assert why.lower() in info.value.reason.lower(), (name, info.value.reason)
+    assert info.value.code is _expected_code(name, why), (name, info.value.code)
     # no network from token contents (A4, A5): the listener saw nothing
     assert listener.connections == 0
     # the reason never echoes the token

@@ -10,6 +10,7 @@ import pytest
 from faas_pro.errors import EXIT_ERROR, FaasProError
 from faas_pro.iam import IamLoadError, Problem, check_paths, load_iam
 from faas_pro.iam.duration import DurationError, parse_duration
+from faas_pro.iam.yamltree import MAX_DEPTH
 
 from ._data import DATA, SET, header
 
@@ -60,6 +61,8 @@ def test_error_cases_cover_the_issue() -> None:
         "aud_not_list",
         "duplicate_key",
         "billion_laughs",
+        "unknown_kind_frobnicator",
+        "missing_kind",
     ):
         assert needed in names
 
@@ -155,12 +158,33 @@ def test_not_utf8_and_too_large(tmp_path: Path) -> None:
     assert "larger than" in problems[0].message
 
 
-def test_deep_nesting_is_an_error_not_a_crash(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",  # beyond libyaml's own limit and Python's recursion
+        "a: " + "{b: " * 5000 + "1" + "}" * 5000 + "\n",
+        "a: " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n",  # within theirs, beyond ours
+        "".join("  " * i + "k:\n" for i in range(MAX_DEPTH + 2)) + "  " * (MAX_DEPTH + 2) + "v\n",
+    ],
+    ids=["flow-5000", "mapping-5000", "flow-66", "block-66"],
+)
+def test_deep_nesting_is_named_by_faas_pro(tmp_path: Path, text: str) -> None:
+    """The bound is ours: the same reason with every PyYAML, with or without libyaml, on every Python."""
     deep = tmp_path / "deep.yaml"
-    deep.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    deep.write_text(text)
     iamset, problems = check_paths([deep])
     assert iamset is None and len(problems) == 1
-    assert "nested" in problems[0].message
+    assert problems[0].message == f"nested more than {MAX_DEPTH} levels deep"
+
+
+def test_deep_nesting_reason_is_the_same_without_libyaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 1500 + "]" * 1500 + "\n")  # past Python's recursion limit
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)  # the pure-Python parser: RecursionError
+    _, problems = check_paths([deep])
+    assert [p.message for p in problems] == [f"nested more than {MAX_DEPTH} levels deep"]
 
 
 def test_load_error_message_is_one_line_with_the_first_problem(tmp_path: Path) -> None:
@@ -176,6 +200,8 @@ def test_problem_str_formats() -> None:
     assert str(Problem("f.yaml", 3, "Role", "r", "spec", "spec: bad")) == "f.yaml:3: Role/r: spec: bad"
     assert str(Problem("f.yaml", None, None, None, None, "bad")) == "f.yaml: bad"
     assert str(Problem("f.yaml", 2, "Role", None, None, "bad", "warning")) == "f.yaml:2: Role: warning: bad"
+    assert str(Problem("f.yaml", 3, "Frobnicator", "x", "kind", "kind: bad")) == "f.yaml:3: Frobnicator/x: kind: bad"
+    assert str(Problem("f.yaml", 2, None, "x", "kind", "kind: bad")) == "f.yaml:2: ?/x: kind: bad"
 
 
 @pytest.mark.parametrize(
