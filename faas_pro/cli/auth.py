@@ -51,7 +51,7 @@ def auth(
     ),
     pretty: bool = typer.Option(False, "--pretty", help="Print the decoded token as JSON (unverified)."),
     no_browser: bool = typer.Option(
-        False, "--no-browser", help="Do not open a browser; print the URL (faas-cli: --launch-browser=false)."
+        False, "--no-browser", help="Print the URL, open no browser (or --launch-browser=false)."
     ),
     launch_browser: bool | None = typer.Option(
         None,
