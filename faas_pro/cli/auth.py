@@ -166,8 +166,14 @@ def _no_browser(no_browser: bool, launch_browser: bool | None) -> bool:
 def render_login(out: LoginOutput, deps: Deps, *, print_token: bool, pretty: bool) -> None:
     """The login report: notes and the summary on stderr; on stdout only what was asked for (the
     token with --print-token, the decoded token with --pretty)."""
-    for note in out.notes:
-        deps.warn(note)
+    if out.opaque_access_token:
+        deps.warn(f"note: {out.opaque_access_token}; it is kept as an opaque token and the ID token is used instead")
+    if out.no_exchange_reason:
+        deps.warn(
+            f"{out.no_exchange_reason}: no token exchange was done; the identity provider's token is saved instead"
+        )
+    if out.faas_cli_unchanged:
+        deps.warn("note: no OpenFaaS token, so faas-cli's config was not changed")
     if out.how == "refreshed":
         deps.warn("Renewed the login with the saved refresh token (no browser needed).")
     elif out.how == "reused":

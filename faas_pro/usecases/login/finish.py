@@ -37,7 +37,7 @@ def finish(run: Run, tok: IdpTokens, how: str = "login") -> LoginOutput:
         how=how,
     )
     if tok.access_token and not tok.access_verified and tok.access_note:
-        out.notes.append(f"note: {tok.access_note}; it is kept as an opaque token and the ID token is used instead")
+        out.opaque_access_token = tok.access_note
     entry = TokenEntry(
         idp_issuer=issuer,
         idp_client_id=plan.client_id,
@@ -50,7 +50,7 @@ def finish(run: Run, tok: IdpTokens, how: str = "login") -> LoginOutput:
         try:
             printed = exchange(deps, run.http, run.progress, plan.gateway, tok.subject_token(plan.grant), out)
         except NoTokenEndpoint as e:
-            out.notes.append(f"{e.message}: no token exchange was done; the identity provider's token is saved instead")
+            out.no_exchange_reason = e.message
         else:
             entry = _with_openfaas_token(entry, printed)
     return save(deps, inp, out, entry, printed, plan.to_save, plan.faas_cli_config)
@@ -107,7 +107,7 @@ def save(
 
             out.faas_cli_config = str(write_token(deps.env, out.gateway, entry.openfaas_token))
         else:
-            out.notes.append("note: no OpenFaaS token, so faas-cli's config was not changed")
+            out.faas_cli_unchanged = True
     store = deps.secrets()
     store.put(out.gateway, entry.to_dict())
     if settings is not None:

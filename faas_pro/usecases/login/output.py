@@ -18,7 +18,9 @@ class LoginOutput:
     saved_backend: str = ""
     how: str = "login"  # login | refreshed | reused (another run renewed while this one waited)
     token: str = ""  # the resulting token: what --print-token prints and --pretty decodes (never shown unasked)
-    notes: list[str] = field(default_factory=list)
+    opaque_access_token: str | None = None  # why the IdP's access token is kept opaque (not verified)
+    no_exchange_reason: str | None = None  # why no exchange was done (the gateway has no token endpoint)
+    faas_cli_unchanged: bool = False  # --faas-cli-config, but there was no OpenFaaS token to write
     openfaas_subject: str | None = None
     policies: list[str] = field(default_factory=list)
     expires_at: float | None = None
