@@ -17,7 +17,8 @@ class LoginOutput:
     exchanged: bool = False
     saved_backend: str = ""
     how: str = "login"  # login | refreshed | reused (another run renewed while this one waited)
-    token: str = ""  # the resulting token: what --print-token prints and --pretty decodes (never shown unasked)
+    # the resulting token: what --print-token prints and --pretty decodes (never shown unasked)
+    token: str = field(default="", repr=False)
     opaque_access_token: str | None = None  # why the IdP's access token is kept opaque (not verified)
     no_exchange_reason: str | None = None  # why no exchange was done (the gateway has no token endpoint)
     faas_cli_unchanged: bool = False  # --faas-cli-config, but there was no OpenFaaS token to write

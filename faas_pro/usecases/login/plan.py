@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,7 +75,7 @@ class Plan:
     refresh: bool | None
     faas_cli_config: bool
     to_save: GatewaySettings
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)  # never in a repr or a log
 
     def with_secret(self, secret: str | None) -> Plan:
         if self.grant == "client_credentials" and not secret:

@@ -65,6 +65,7 @@ def test_client_credentials_without_a_secret_is_refused_when_the_secret_is_added
     with pytest.raises(UsageError, match="needs a client secret"):
         p.with_secret(None)
     assert p.with_secret("s3cret").client_secret == "s3cret"
+    assert "s3cret" not in repr(p.with_secret("s3cret"))
     assert _plan().with_secret(None).client_secret is None  # a public client needs none
 
 
