@@ -1,8 +1,8 @@
 """The composition root: every side effect the use cases need, injected.
 
-Tests build a ``Deps`` with temp directories, a fixed clock, captured streams and a
-recording browser; production code calls ``Deps.default()``. Nothing heavy is imported
-here: the HTTP client, keyring and friends are created on first use.
+Tests build a ``Deps`` with temp directories, a fixed clock, captured streams, a recording browser
+and, for fast unit tests, an ``httpx.MockTransport``; production code calls ``Deps.default()``.
+Nothing heavy is imported here: the HTTP client, keyring and friends are created on first use.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class Deps:
         sleep: Callable[[float], None] = time.sleep,
         open_url: Callable[[str], bool] | None = None,
         verbose: bool = False,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.env = env
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
@@ -65,6 +66,8 @@ class Deps:
         # open_url(url) -> True when a browser was started; None means "decide from the environment"
         self.open_url = open_url
         self.verbose = verbose
+        # every HTTP client of this run sends through it when given (tests: httpx.MockTransport)
+        self.transport = transport
         self._http: httpx.Client | None = None
         self._http_key: tuple[Any, ...] | None = None
         self._settings: SettingsStore | None = None
@@ -102,10 +105,9 @@ class Deps:
     def http(
         self, *, ca_file: str | None = None, verify: bool = True, timeout: float = 15.0, only_url: str | None = None
     ) -> httpx.Client:
-        """The process's one httpx client (created on first use; TLS verified unless told otherwise).
-
-        Redirects are never followed by default: token calls must not be redirected, and other
-        callers opt in per request.
+        """The process's one httpx client, built by ``faas_pro.http_client.build_http_client`` (TLS,
+        CA, proxies, timeouts, User-Agent, no redirects: see there); created on first use and again
+        only when the arguments change.
 
         ``only_url``: the caller talks to this one origin only. When it is plain ``http://`` the client
         skips loading the CA bundle (~20-30 ms of start-up) and gets a TLS context with no trust
@@ -115,30 +117,12 @@ class Deps:
         key = (ca_file, verify, timeout, plain)
         if self._http is not None and self._http_key == key:
             return self._http
-        import httpx
-
-        from faas_pro import __version__
+        from faas_pro.http_client import build_http_client
 
         if self._http is not None:
             self._http.close()
-        tls: Any
-        if plain:
-            import ssl
-
-            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, but trusts nothing
-        elif not verify:
-            tls = False
-        elif ca_file:
-            import ssl
-
-            tls = ssl.create_default_context(cafile=ca_file)
-        else:
-            tls = True
-        self._http = httpx.Client(
-            verify=tls,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=False,
-            headers={"User-Agent": f"faas-pro/{__version__}"},
+        self._http = build_http_client(
+            ca_file=ca_file, verify=verify, timeout=timeout, plain=plain, transport=self.transport
         )
         self._http_key = key
         return self._http

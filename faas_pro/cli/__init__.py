@@ -46,7 +46,7 @@ def root(
     deps_of(ctx).verbose = verbose
 
 
-app.command("auth")(_auth.auth)
+app.command("auth", cls=_auth.AuthCommand)(_auth.auth)
 _gateway.register(app)
 app.add_typer(_iam.app, name="iam")
 app.add_typer(_serve.app, name="serve")

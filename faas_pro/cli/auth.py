@@ -1,16 +1,26 @@
-"""`faas-pro auth`: flags -> LoginInput -> usecases.login -> render (token on stdout, the rest on stderr)."""
+"""`faas-pro auth`: flags -> LoginInput -> usecases.login -> render (token on stdout, the rest on stderr).
+
+faas-cli's own spellings are accepted too (its `pro auth` plugin): ``--print`` is ``--print-token``,
+and ``--launch-browser=false`` is ``--no-browser`` (``--launch-browser`` alone, or ``=true``, is the
+default). ``--launch-browser`` is hidden from the help; ``--no-browser`` names it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperCommand
 
 from faas_pro.cli._common import GATEWAY_HELP, deps_of
 
 if TYPE_CHECKING:  # pragma: no cover
+    from faas_pro.deps import Deps
     from faas_pro.usecases.login import LoginOutput
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
 
 
 def auth(
@@ -36,9 +46,20 @@ def auth(
     ),
     port: int | None = typer.Option(None, "--port", help="Callback port (default 31111; 0 = a free port)."),
     no_exchange: bool = typer.Option(False, "--no-exchange", help="Stop after the identity provider step."),
-    print_token: bool = typer.Option(False, "--print-token", help="Print the resulting token on stdout."),
+    print_token: bool = typer.Option(
+        False, "--print-token", "--print", help="Print the resulting token on stdout (--print: faas-cli's name)."
+    ),
     pretty: bool = typer.Option(False, "--pretty", help="Print the decoded token as JSON (unverified)."),
-    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser; print the URL."),
+    no_browser: bool = typer.Option(
+        False, "--no-browser", help="Print the URL, open no browser (or --launch-browser=false)."
+    ),
+    launch_browser: bool | None = typer.Option(
+        None,
+        "--launch-browser/--no-launch-browser",
+        hidden=True,
+        help="faas-cli's spelling: --launch-browser=false is --no-browser.",
+        show_default=False,
+    ),
     browser_command: str | None = typer.Option(
         None, "--browser-command", help="Run this command with the URL (or in place of %s); env BROWSER too."
     ),
@@ -74,6 +95,7 @@ def auth(
     from faas_pro.usecases.login import LoginInput, login
 
     deps = deps_of(ctx)
+    no_browser = _no_browser(no_browser, launch_browser)
     out = login(
         LoginInput(
             gateway=gateway,
@@ -103,8 +125,55 @@ def auth(
         ),
         deps,
     )
-    for note in out.notes:
-        deps.warn(note)
+    render_login(out, deps, print_token=print_token, pretty=pretty)
+
+
+class AuthCommand(TyperCommand):
+    """``auth`` with faas-cli's boolean syntax: ``--launch-browser=VALUE`` (Go's flag package takes a
+    bool's value only after ``=``) becomes ``--launch-browser`` or ``--no-launch-browser``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click.Context (typer vendors click)
+        return super().parse_args(ctx, _launch_browser_args(args))
+
+
+def _launch_browser_args(args: list[str]) -> list[str]:
+    from faas_pro.errors import UsageError
+
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        if arg.startswith("--launch-browser="):
+            value = arg.partition("=")[2].strip().lower()
+            if value not in _TRUE + _FALSE:
+                raise UsageError(f"--launch-browser must be true or false: {arg.partition('=')[2]!r}")
+            arg = "--launch-browser" if value in _TRUE else "--no-launch-browser"
+        out.append(arg)
+    return out
+
+
+def _no_browser(no_browser: bool, launch_browser: bool | None) -> bool:
+    """``--no-browser`` combined with faas-cli's ``--launch-browser[=true|false]``."""
+    from faas_pro.errors import UsageError
+
+    if launch_browser is False:
+        return True
+    if launch_browser and no_browser:
+        raise UsageError("--launch-browser contradicts --no-browser: give one of them")
+    return no_browser
+
+
+def render_login(out: LoginOutput, deps: Deps, *, print_token: bool, pretty: bool) -> None:
+    """The login report: notes and the summary on stderr; on stdout only what was asked for (the
+    token with --print-token, the decoded token with --pretty)."""
+    if out.opaque_access_token:
+        deps.warn(f"note: {out.opaque_access_token}; it is kept as an opaque token and the ID token is used instead")
+    if out.no_exchange_reason:
+        deps.warn(
+            f"{out.no_exchange_reason}: no token exchange was done; the identity provider's token is saved instead"
+        )
+    if out.faas_cli_unchanged:
+        deps.warn("note: no OpenFaaS token, so faas-cli's config was not changed")
     if out.how == "refreshed":
         deps.warn("Renewed the login with the saved refresh token (no browser needed).")
     elif out.how == "reused":
@@ -116,11 +185,13 @@ def auth(
         deps.warn(_granted(out, deps.clock()))
     if out.faas_cli_config:
         deps.warn(f"Wrote the token for {out.gateway} into faas-cli's config {out.faas_cli_config}.")
-    if out.token is not None:
+    if print_token:
         print(out.token, file=deps.stdout, flush=True)
-    if out.pretty is not None:
+    if pretty:
+        from faas_pro import tokens
+
         deps.warn("The decoded token below is UNVERIFIED (printed as it is, not checked).")
-        print(out.pretty, file=deps.stdout, flush=True)
+        print(tokens.pretty(out.token), file=deps.stdout, flush=True)  # the use case checked it decodes
 
 
 def _granted(out: LoginOutput, now: float) -> str:

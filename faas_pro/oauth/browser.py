@@ -5,6 +5,9 @@ last argument, or in place of ``%s``, through ``Popen`` without a shell and is n
 Without one, the default browser opens only when there is a display: on Linux and the BSDs no
 ``DISPLAY``/``WAYLAND_DISPLAY`` means none, and an SSH session never opens one; in both cases the
 login behaves as ``--no-browser`` and says why on stderr. Only http(s) URLs are ever opened.
+
+``choose_browser`` makes that decision once per login; the ``Browser`` it returns answers both
+"is there a browser?" (``available``) and "open this URL" (``open``), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -27,6 +30,47 @@ class BrowserPlan:
     command: tuple[str, ...] | None = None
     use_default: bool = False
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Browser:
+    """This run's browser: ``plan`` says which (or why none); ``opener`` is an injected default
+    browser (tests, embedders) that stands in for the system's; ``declined``: ``--no-browser``."""
+
+    plan: BrowserPlan
+    opener: Callable[[str], bool] | None = None
+    declined: bool = False
+
+    @property
+    def available(self) -> bool:
+        return self.plan.command is not None or self.plan.use_default
+
+    @property
+    def reason(self) -> str:
+        """Why no browser opens ("" when one does)."""
+        return self.plan.reason
+
+    def open(self, url: str) -> bool:
+        """Start it at ``url`` (only http(s), checked even when none opens); True when one started."""
+        return open_browser(self.plan, url, self.opener)
+
+
+def choose_browser(
+    *,
+    no_browser: bool,
+    command: str | None,
+    env: Mapping[str, str],
+    opener: Callable[[str], bool] | None = None,
+    platform: str = sys.platform,
+) -> Browser:
+    """The one decision: ``--no-browser`` > ``--browser-command`` > ``BROWSER`` > ``opener`` > the
+    system's default browser when there is a display (see the module docstring)."""
+    if no_browser:
+        return Browser(BrowserPlan(reason="--no-browser"), declined=True)
+    plan = plan_browser(no_browser=False, command=command, env=env, platform=platform)
+    if plan.command is None and opener is not None:
+        return Browser(BrowserPlan(use_default=True), opener)
+    return Browser(plan)
 
 
 def split_command(cmd: str) -> tuple[str, ...]:

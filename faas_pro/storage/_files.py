@@ -28,7 +28,10 @@ def ensure_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) with mode 0700; refuse it when it is a symlink."""
     if path.is_symlink():
         raise FaasProError(f"refusing to use {path}: it is a symbolic link")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as e:  # e.g. a file is in the way: one line naming the path, not a traceback
+        raise FaasProError(f"cannot create the directory {path}: {e.strerror or type(e).__name__}") from e
     if os.name == "posix":
         st = path.stat()
         if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != 0o700:

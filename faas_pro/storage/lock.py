@@ -17,6 +17,14 @@ from faas_pro.storage._files import ensure_private_dir
 from faas_pro.urls import normalise_gateway
 
 
+class LockBusy(FaasProError):
+    """Another faas-pro run held the gateway's lock for longer than the caller would wait.
+
+    Its own type so that callers waiting for the lock catch exactly this, and never mistake another
+    failure (a directory that cannot be created, a corrupt file) for "busy".
+    """
+
+
 def lock_path(data_dir: Path, gateway: str) -> Path:
     digest = hashlib.sha256(normalise_gateway(gateway).encode()).hexdigest()[:24]
     return Path(data_dir) / "locks" / f"{digest}.lock"
@@ -24,7 +32,7 @@ def lock_path(data_dir: Path, gateway: str) -> Path:
 
 @contextmanager
 def gateway_lock(data_dir: Path, gateway: str, timeout: float = 300.0) -> Iterator[None]:
-    """Hold the lock for ``gateway``; waiting longer than ``timeout`` seconds is a FaasProError."""
+    """Hold the lock for ``gateway``; waiting longer than ``timeout`` seconds is ``LockBusy``."""
     import filelock
 
     path = lock_path(data_dir, gateway)
@@ -34,7 +42,7 @@ def gateway_lock(data_dir: Path, gateway: str, timeout: float = 300.0) -> Iterat
     try:
         lock.acquire()
     except filelock.Timeout:
-        raise FaasProError(
+        raise LockBusy(
             f"another faas-pro is logging in to {normalise_gateway(gateway)}; waited {timeout:g}s",
             "try again when it has finished",
         ) from None

@@ -11,8 +11,11 @@ Selection (``FAAS_PRO_TOKEN_STORE``):
   A keyring chosen this way that then fails to write is an error too, with a hint to pick ``file``.
   Reads look in the token file first and probe the keyring only when the file has no entry for the
   gateway: probing keyring's backends costs 55-80 ms, which every `faas-pro list` would pay on a
-  headless machine where the answer is always "file". A write to the keyring removes the gateway's
-  entry from the file, so a stale file entry never shadows a newer keyring one.
+  headless machine where the answer is always "file". A read is only a read: where the next write
+  goes never depends on what was read before (the keyring when usable, else the file). A write to
+  the keyring removes the gateway's entry from the file, so a stale file entry never shadows a newer
+  keyring one. ``backend_of(gateway)`` names the store that holds a gateway's entry (for `status`),
+  with the same file-first rule, so naming it costs no keyring probe either.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ class SecretStore(Protocol):
     @property
     def backend(self) -> str:
         """Which store holds the tokens, for `faas-pro status` (e.g. "keyring (SecretService)")."""
+        ...
+
+    def backend_of(self, gateway: str) -> str:
+        """The store that holds ``gateway``'s entry (where the next write goes when it has none)."""
         ...
 
     def get(self, gateway: str) -> dict[str, str] | None: ...
@@ -58,6 +65,9 @@ class MemorySecretStore:
 
     def __init__(self) -> None:
         self._data: dict[str, dict[str, str]] = {}
+
+    def backend_of(self, gateway: str) -> str:
+        return self.backend
 
     def get(self, gateway: str) -> dict[str, str] | None:
         entry = self._data.get(normalise_gateway(gateway))
@@ -87,6 +97,9 @@ class FileSecretStore:
         ):
             raise corrupt(self.path, "token store")
         return data
+
+    def backend_of(self, gateway: str) -> str:
+        return self.backend
 
     def get(self, gateway: str) -> dict[str, str] | None:
         return self._load().get(normalise_gateway(gateway))
@@ -138,6 +151,9 @@ class KeyringSecretStore:
                 f"no usable keyring backend while {doing} (FAAS_PRO_TOKEN_STORE=keyring)",
                 "install/unlock a keyring, or set FAAS_PRO_TOKEN_STORE=file",
             )
+
+    def backend_of(self, gateway: str) -> str:
+        return self.backend
 
     def get(self, gateway: str) -> dict[str, str] | None:
         self._require_usable("reading tokens")
@@ -211,12 +227,19 @@ class AutoSecretStore:
     def backend(self) -> str:
         return self._resolve().backend
 
+    def _in_file(self, gateway: str) -> dict[str, str] | None:
+        return self._file.get(gateway) if self._file.path.exists() else None
+
+    def backend_of(self, gateway: str) -> str:
+        return self._file.backend if self._in_file(gateway) is not None else self.backend
+
     def get(self, gateway: str) -> dict[str, str] | None:
-        if self._file.path.exists():
-            entry = self._file.get(gateway)
-            if entry is not None:
-                self._chosen = self._file  # that is where this gateway's tokens are
-                return entry
+        """The gateway's entry: the file's when it has one (no keyring probe), else the keyring's.
+
+        Only a read: it never changes which store ``put`` writes to."""
+        entry = self._in_file(gateway)
+        if entry is not None:
+            return entry
         store = self._resolve()
         return None if store is self._file else store.get(gateway)
 

@@ -1,6 +1,7 @@
 """Use cases behind ``namespaces``, ``list``, ``token``, ``status`` and ``logout``.
 
-Token choice: ``-k/--token`` → ``FAAS_PRO_TOKEN`` → the saved ``openfaas_token`` for the gateway.
+Token choice: ``-k/--token`` → ``FAAS_PRO_TOKEN`` → the saved ``openfaas_token`` for the gateway
+(the saved entry's format: faas_pro/storage/entry.py).
 A saved token is treated as expired from ``exp - 10 s`` and then nothing is sent (exit 3).
 """
 
@@ -15,8 +16,8 @@ from faas_pro.errors import AuthRequired
 if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.deps import Deps
     from faas_pro.gateway import GatewayClient
+    from faas_pro.storage.entry import TokenEntry
 
-TOKEN_KEY = "openfaas_token"
 SKEW = 10.0
 STATUS_VERSION = 1
 
@@ -29,12 +30,18 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def saved_entry(deps: Deps, gateway: str) -> TokenEntry:
+    """The typed entry saved for ``gateway`` (empty when none is)."""
+    from faas_pro.storage.entry import TokenEntry
+
+    return TokenEntry.from_dict(deps.secrets().get(gateway) or {}, gateway)
+
+
 def saved_token(deps: Deps, gateway: str) -> str:
     """The saved OpenFaaS token, or AuthRequired (none saved, unreadable, or expired)."""
     from faas_pro.tokens import TokenError, decode_unverified, expiry, is_expired
 
-    entry = deps.secrets().get(gateway) or {}
-    token = entry.get(TOKEN_KEY)
+    token = saved_entry(deps, gateway).openfaas_token
     if not token:
         raise AuthRequired(f"not logged in to {gateway}", _auth_hint(gateway))
     try:
@@ -109,12 +116,11 @@ def status(deps: Deps, gateway: str) -> Status:
     """What is saved for ``gateway``; the claims are read UNVERIFIED (they are only displayed)."""
     from faas_pro.tokens import TokenError, decode_unverified, expiry, is_expired
 
-    store = deps.secrets()
-    entry = store.get(gateway) or {}  # first: the default store then knows where the entry is, unprobed
-    st = Status(gateway=gateway, store=store.backend)
-    token = entry.get(TOKEN_KEY)
-    st.refresh_token = bool(entry.get("idp_refresh_token"))
-    st.idp_issuer = entry.get("idp_issuer")
+    entry = saved_entry(deps, gateway)
+    st = Status(gateway=gateway, store=deps.secrets().backend_of(gateway))  # the file's entry: no keyring probe
+    token = entry.openfaas_token
+    st.refresh_token = bool(entry.idp_refresh_token)
+    st.idp_issuer = entry.idp_issuer
     if not token:
         return st
     st.logged_in = True

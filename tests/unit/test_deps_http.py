@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -75,3 +76,63 @@ def test_https_gateway_gets_a_verifying_client(tls_server: tuple[str, Path], tmp
             deps.http(only_url=url).get(url)
     finally:
         deps.close()
+
+
+def test_a_transport_given_to_deps_carries_every_request_with_the_clis_settings(tmp_path: Path) -> None:
+    """The seam for fast tests (httpx.MockTransport), and what build_http_client sets on every client."""
+    from faas_pro import __version__
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"Location": "https://elsewhere.test/"})
+
+    deps = Deps(
+        env={},
+        stdin=io.StringIO(),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        config_dir=tmp_path / "c",
+        data_dir=tmp_path / "d",
+        transport=httpx.MockTransport(handler),
+    )
+    try:
+        kinds: list[dict[str, object]] = [{}, {"only_url": "http://gw.test:8080"}, {"verify": False}]
+        for kw in kinds:
+            client = deps.http(**kw)  # type: ignore[arg-type]
+            assert client.post("https://idp.test/token").status_code == 302  # a redirect is never followed
+            assert client.timeout.connect == 10.0 and client.timeout.read == 15.0
+        assert [r.url.host for r in seen] == ["idp.test"] * 3
+        assert {r.headers["User-Agent"] for r in seen} == {f"faas-pro/{__version__}"}
+    finally:
+        deps.close()
+
+
+class _Proxy(BaseHTTPRequestHandler):
+    lines: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _Proxy.lines.append(self.path)  # a proxy is sent the absolute URL
+        self.send_response(200)
+        self.send_header("Content-Length", "7")
+        self.end_headers()
+        self.wfile.write(b"proxied")
+
+    def log_message(self, *a: object) -> None:
+        pass
+
+
+def test_proxies_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{httpd.server_address[1]}")
+    deps = _deps(tmp_path)
+    try:
+        r = deps.http(only_url="http://gw.invalid:8080").get("http://gw.invalid:8080/system/functions")
+        assert r.text == "proxied" and _Proxy.lines == ["http://gw.invalid:8080/system/functions"]
+    finally:
+        deps.close()
+        httpd.shutdown()
+        httpd.server_close()

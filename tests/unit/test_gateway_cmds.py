@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+from pathlib import Path
+
 import pytest
 
-from faas_pro.usecases.gateway_cmds import expiry_text
+from faas_pro.deps import Deps
+from faas_pro.errors import AuthRequired
+from faas_pro.storage.entry import FORMAT_KEY, TokenEntry
+from faas_pro.usecases.gateway_cmds import expiry_text, saved_token, status
 
 EXP = 1_714_558_830.0  # 2024-05-01T10:20:30Z
 
@@ -21,3 +29,46 @@ EXP = 1_714_558_830.0  # 2024-05-01T10:20:30Z
 )
 def test_expiry_text(now: float, text: str) -> None:
     assert expiry_text(EXP, now) == text
+
+
+def _deps(tmp_path: Path, now: float) -> Deps:
+    return Deps(
+        env={"FAAS_PRO_TOKEN_STORE": "file"},
+        stdin=io.StringIO(),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        config_dir=tmp_path / "c",
+        data_dir=tmp_path / "d",
+        clock=lambda: now,
+    )
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    def b64(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'ES256', 'typ': 'at+jwt'})}.{b64(claims)}.c2ln"
+
+
+def test_saved_token_and_status_read_the_typed_entry(tmp_path: Path) -> None:
+    gw = "http://gw.test:8080"
+    deps = _deps(tmp_path, EXP - 1800)
+    with pytest.raises(AuthRequired, match=f"not logged in to {gw}"):
+        saved_token(deps, gw)
+    token = _jwt({"sub": "fed:alice", "iss": gw, "exp": EXP, "policy": ["read"]})
+    entry = TokenEntry(openfaas_token=token, idp_issuer="https://idp.test", idp_refresh_token="rt")
+    deps.secrets().put(gw, entry.to_dict())
+    assert saved_token(deps, gw) == token
+    st = status(deps, gw)
+    assert (st.subject, st.idp_issuer, st.refresh_token) == ("fed:alice", "https://idp.test", True)
+    assert st.policies == ["read"]
+    assert st.store == f"file ({tmp_path / 'd' / 'tokens.json'})"
+
+
+def test_an_entry_in_an_unknown_format_asks_for_a_new_login(tmp_path: Path) -> None:
+    gw = "http://gw.test:8080"
+    deps = _deps(tmp_path, EXP)
+    deps.secrets().put(gw, {FORMAT_KEY: "9", "openfaas_token": "x"})
+    for call in (saved_token, status):
+        with pytest.raises(AuthRequired, match="in a format this faas-pro does not know"):
+            call(deps, gw)

@@ -155,7 +155,20 @@ def test_default_reads_an_existing_file_entry_without_probing_the_keyring(
     keyring.set_keyring(_UntouchableKeyring())
     s = open_secret_store({}, tmp_path)
     assert s.get(GW) == {"openfaas_token": SENTINEL}
-    assert s.backend.startswith("file (")  # status names the store that holds this gateway's tokens
+    assert s.backend_of(GW).startswith("file (")  # status names the store that holds this gateway's tokens
+
+
+def test_default_read_does_not_change_where_the_next_write_goes(tmp_path: Path, restore_keyring: None) -> None:
+    """A read is a read: an entry found in the file does not pin later writes to the file."""
+    FileSecretStore(tmp_path).put(GW, {"openfaas_token": "old"})
+    kr = DictKeyring()
+    keyring.set_keyring(kr)
+    s = open_secret_store({}, tmp_path)
+    assert s.get(GW) == {"openfaas_token": "old"}
+    s.put(GW, {"openfaas_token": SENTINEL})
+    assert kr.data == {("faas-pro", GW): json.dumps({"openfaas_token": SENTINEL})}
+    assert FileSecretStore(tmp_path).get(GW) is None  # the stale file entry is gone
+    assert s.backend_of(GW).startswith("keyring (") and s.backend.startswith("keyring (")
 
 
 def test_default_write_to_the_keyring_removes_a_stale_file_entry(tmp_path: Path, restore_keyring: None) -> None:
