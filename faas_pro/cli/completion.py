@@ -21,9 +21,9 @@ class Shell(StrEnum):
 
 
 def script_for(shell: str) -> str:
-    from typer._completion_shared import get_completion_script
+    from faas_pro.compat import completion_script
 
-    return get_completion_script(prog_name="faas-pro", complete_var="_FAAS_PRO_COMPLETE", shell=shell) + "\n"
+    return completion_script(shell, prog_name="faas-pro", complete_var="_FAAS_PRO_COMPLETE") + "\n"
 
 
 def completion(ctx: typer.Context, shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:

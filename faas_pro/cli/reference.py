@@ -12,10 +12,9 @@ WIDTH = 100
 
 
 def _walk(cmd: Any, path: list[str], parent: Any) -> list[tuple[list[str], Any, Any]]:
-    from typer._click import Context
+    from faas_pro.compat import help_context
 
-    settings = {**(cmd.context_settings or {}), "terminal_width": WIDTH, "max_content_width": WIDTH}
-    ctx = Context(cmd, info_name=path[-1], parent=parent, **settings)
+    ctx = help_context(cmd, path[-1], parent, WIDTH)
     out = [(path, cmd, ctx)]
     subs = getattr(cmd, "commands", None) or {}
     for name in sorted(subs):
@@ -28,11 +27,10 @@ def _walk(cmd: Any, path: list[str], parent: Any) -> list[tuple[list[str], Any, 
 
 def render() -> str:
     """The whole reference as Markdown."""
-    from typer.main import get_command
-
     from faas_pro.cli import app
+    from faas_pro.compat import click_command
 
-    root = get_command(app)
+    root = click_command(app)
     parts = [
         "# faas-pro command reference",
         "",
