@@ -53,6 +53,9 @@ def doctor(
     authority: str | None = typer.Option(None, "--authority", help="Identity provider issuer URL (default: saved)."),
     client_id: str | None = typer.Option(None, "--client-id", help="OAuth client id (default: saved)."),
     port: int | None = typer.Option(None, "--port", help="Callback port to check (default: saved, else 31111)."),
+    redirect_host: str | None = typer.Option(
+        None, "--redirect-host", help="Loopback redirect host (default: saved, else http://127.0.0.1)."
+    ),
     ca_file: Path | None = typer.Option(None, "--ca-file", help="CA bundle for TLS to the IdP and gateway."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (version 1)."),
 ) -> None:
@@ -67,7 +70,15 @@ def doctor(
 
     deps = deps_of(ctx)
     report = run(
-        DoctorInput(gateway=gateway, authority=authority, client_id=client_id, port=port, ca_file=ca_file), deps
+        DoctorInput(
+            gateway=gateway,
+            authority=authority,
+            client_id=client_id,
+            port=port,
+            redirect_host=redirect_host,
+            ca_file=ca_file,
+        ),
+        deps,
     )
     if as_json:
         print(json.dumps(report.to_json(), indent=2), file=deps.stdout, flush=True)

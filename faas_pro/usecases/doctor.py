@@ -71,6 +71,7 @@ class DoctorInput:
     authority: str | None = None
     client_id: str | None = None
     port: int | None = None
+    redirect_host: str | None = None
     ca_file: Path | None = None
 
 
@@ -293,16 +294,20 @@ def check_port(redirect_bind: str, family: int, port: int) -> tuple[CheckResult,
     return CheckResult("callback port", "ok", f"{redirect_bind} port {shown} is free and bindable"), bound
 
 
-def check_skew(name: str, what: str, date: float | None, now: float) -> CheckResult:
+def check_skew(name: str, what: str, date: float | None, now: float, source: str = "Date header") -> CheckResult:
+    """Compare a remote clock reading (whole seconds) with ``now``: warn past 30 s, fail past 60 s."""
     if date is None:
-        return CheckResult(name, "skip", f"{what} sent no usable Date header; cannot compare clocks")
+        return CheckResult(name, "skip", f"{what} sent no usable {source}; cannot compare clocks")
     skew = date - now
-    text = f"{what}'s clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} this machine's"
+    if abs(skew) < 1.5:  # both readings are whole seconds apart at best
+        skew = 0.0
+    text = f"{what}'s clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} this machine's ({source}"
+    text += ")" if abs(skew) > SKEW_WARN else f", within {SKEW_WARN:.0f} s)"
     if abs(skew) > SKEW_FAIL:
         return CheckResult(name, "fail", text, "sync the clocks (NTP): tokens are refused as expired or not yet valid")
     if abs(skew) > SKEW_WARN:
         return CheckResult(name, "warn", text, "sync the clocks (NTP) before it grows past 60 s")
-    return CheckResult(name, "ok", text + f" (within {SKEW_WARN:.0f} s)")
+    return CheckResult(name, "ok", text)
 
 
 # --------------------------------------------------------------------------- the identity provider
@@ -585,20 +590,25 @@ def check_saved_idp_token(
     return CheckResult(name, "ok", detail), candidates[0]
 
 
-def check_exchange(client: httpx.Client, gateway: str, subject_token: str) -> CheckResult:
-    """Exchange the saved IdP token for real and throw the result away: does a Role match?"""
+def check_exchange(client: httpx.Client, gateway: str, subject_token: str) -> tuple[CheckResult, float | None]:
+    """Exchange the saved IdP token for real and throw the result away: does a Role match?
+
+    Also returns the new token's ``iat``: the gateway's clock when it signed it (a gateway may send
+    no ``Date`` header; faas-pro serve does not).
+    """
     name = "exchange dry run"
     try:
         r = _exchange(client, gateway, subject_token)
     except _NetError as e:
-        return CheckResult(name, "fail", e.detail, e.fix)
+        return CheckResult(name, "fail", e.detail, e.fix), None
     if r.status == 200 and isinstance(r.body, dict) and isinstance(r.body.get("access_token"), str):
         claims = _decode(r.body["access_token"]) or {}
         pol = claims.get("policy")
         policies = ", ".join(sorted(p for p in pol if isinstance(p, str))) if isinstance(pol, list) else ""
-        return CheckResult(
-            name, "ok", f"a Role matches {claims.get('sub')}: policies {policies or '(none)'} (token not kept)"
-        )
+        iat = claims.get("iat")
+        signed = float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
+        text = f"a Role matches {claims.get('sub')}: policies {policies or '(none)'} (token not kept)"
+        return CheckResult(name, "ok", text), signed
     why = _refusal(r)
     if why.startswith("No policies found"):
         fix = "add a Role whose principal (jwt:sub) or condition matches this subject to the gateway's --iam"
@@ -608,7 +618,7 @@ def check_exchange(client: httpx.Client, gateway: str, subject_token: str) -> Ch
         fix = "add the token's aud to the JwtIssuer's spec.aud (or log in with --audience)"
     else:
         fix = f"see the gateway's log; run faas-pro auth -g {gateway}"
-    return CheckResult(name, "fail", f"the gateway refused the saved token (HTTP {r.status}): {why}", fix)
+    return CheckResult(name, "fail", f"the gateway refused the saved token (HTTP {r.status}): {why}", fix), None
 
 
 def check_openfaas_token(
@@ -675,7 +685,7 @@ def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
     urls = {"gateway": gateway, **({"IdP": authority} if authority else {})}
     add(check_proxy(urls, deps.env))
     try:
-        target = parse_redirect_host(saved.redirect_host)
+        target = parse_redirect_host(inp.redirect_host or saved.redirect_host)
     except FaasProError as e:
         add(CheckResult("callback port", "fail", e.message, "fix --redirect-host"))
         bound = None
@@ -696,11 +706,11 @@ def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
             redirect = f"http://{target.host}:{bound}{CALLBACK_PATH}" if bound else None
             add(check_client(client, doc, client_id, grant, redirect))
         if disc_check.status != "fail" or idp_date is not None:
-            add(check_skew("IdP clock", "the IdP", idp_date, now))
+            add(check_skew("IdP clock", "the IdP", idp_date, deps.clock()))
     gw_check, gw_issuer, gw_date = check_gateway_discovery(client, gateway)
     add(gw_check)
-    if gw_issuer is not None or gw_date is not None:
-        add(check_skew("gateway clock", "the gateway", gw_date, now))
+    if gw_date is not None:
+        add(check_skew("gateway clock", "the gateway", gw_date, deps.clock()))
     if gw_issuer is None:
         add(CheckResult("gateway checks", "skip", "gateway keys, trust and tokens not checked: no gateway discovery"))
         return report
@@ -712,10 +722,15 @@ def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
     except FaasProError as e:
         add(CheckResult("saved tokens", "fail", e.message, e.hint or ""))
         return report
+    signed: float | None = None
     if authority:
         idp_check, subject = check_saved_idp_token(entry, authority, gateway, now)
         add(idp_check)
         if subject is not None:
-            add(check_exchange(client, gateway, subject))
+            exchange_check, signed = check_exchange(client, gateway, subject)
+            add(exchange_check)
+    if gw_date is None:  # no Date header: the exchanged token's iat is the gateway's clock reading
+        source = "Date header; nor a token from the exchange dry run" if signed is None else "exchanged token's iat"
+        add(check_skew("gateway clock", "the gateway", signed, deps.clock(), source))
     add(check_openfaas_token(client, entry, gateway, gw_issuer, now))
     return report
