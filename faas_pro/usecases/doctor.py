@@ -44,6 +44,7 @@ Status = Literal["ok", "info", "warn", "fail", "skip"]
 JSON_VERSION = 1
 SKEW_WARN = 30.0
 SKEW_FAIL = 60.0
+SKEW_NOISE = 3.0
 PROBE_SUBJECT = "faas-pro-auth-doctor-probe"
 _CAP = 256 * 1024
 
@@ -299,8 +300,9 @@ def check_skew(name: str, what: str, date: float | None, now: float, source: str
     if date is None:
         return CheckResult(name, "skip", f"{what} sent no usable {source}; cannot compare clocks")
     skew = date - now
-    if abs(skew) < 1.5:  # both readings are whole seconds apart at best
-        skew = 0.0
+    if abs(skew) < SKEW_NOISE:  # whole-second readings taken a request apart: no measurable skew
+        agrees = f"{what}'s clock agrees with this machine's ({source}, within {SKEW_NOISE:.0f} s)"
+        return CheckResult(name, "ok", agrees)
     text = f"{what}'s clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} this machine's ({source}"
     text += ")" if abs(skew) > SKEW_WARN else f", within {SKEW_WARN:.0f} s)"
     if abs(skew) > SKEW_FAIL:
@@ -450,7 +452,7 @@ def check_client(
             f"register {redirect_uri.rsplit(':', 1)[0]}:<port>/oauth/callback for the client, or change --port",
         )
     return CheckResult(
-        name, "skip", f"cannot tell: the PAR endpoint answered HTTP {r.status} {error}{': ' + desc if desc else ''}"
+        name, "skip", f"cannot tell from the PAR endpoint's reply: HTTP {r.status} {error}{': ' + desc if desc else ''}"
     )
 
 
@@ -533,7 +535,7 @@ def check_trust(client: httpx.Client, gateway: str, authority: str, client_id: s
         return CheckResult(name, "fail", f"{gateway} trusts {authority} but {why}", "let the gateway reach the IdP")
     if r.status == 400 and why:
         return CheckResult(name, "ok", f"{gateway} has a JwtIssuer for {authority}")
-    return CheckResult(name, "skip", f"cannot tell: the token endpoint answered a probe with HTTP {r.status} {why}")
+    return CheckResult(name, "skip", f"cannot tell from the token endpoint's reply to a probe: HTTP {r.status} {why}")
 
 
 def _decode(token: str) -> dict[str, Any] | None:
