@@ -732,7 +732,7 @@ def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
             exchange_check, signed = check_exchange(client, gateway, subject)
             add(exchange_check)
     if gw_date is None:  # no Date header: the exchanged token's iat is the gateway's clock reading
-        source = "Date header; nor a token from the exchange dry run" if signed is None else "exchanged token's iat"
+        source = "Date header, and the exchange dry run gave no token" if signed is None else "exchanged token's iat"
         add(check_skew("gateway clock", "the gateway", signed, deps.clock(), source))
     add(check_openfaas_token(client, entry, gateway, gw_issuer, now))
     return report

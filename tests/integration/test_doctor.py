@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import socket
 import ssl
 import threading
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
-from tests.integration.conftest_auth import auth_argv, http_server, run_cli
+from tests.integration.conftest_auth import ROOT, auth_argv, http_server, run_cli
 from tests.integration.server_fixtures import gateway_key
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
@@ -55,8 +56,8 @@ def gw_untrusted(gateway_key: Path, tmp_path_factory: pytest.TempPathFactory) ->
         yield s
 
 
-def doctor(*args: str) -> tuple[int, list[str]]:
-    r = run_cli("auth", "doctor", *args)
+def doctor(*args: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
+    r = run_cli("auth", "doctor", *args, env=env)
     assert "Traceback" not in r.stderr, r.stderr
     return r.returncode, r.stdout.splitlines()
 
@@ -66,6 +67,27 @@ def line_of(lines: list[str], name: str) -> str:
     found = [ln for ln in lines if ln[2:].startswith(name + ":")]
     assert len(found) == 1, lines
     return found[0]
+
+
+# the environment of the runs the docs quote: no CA or proxy variables
+DOC_ENV = {"SSL_CERT_FILE": "", "REQUESTS_CA_BUNDLE": "", "NO_PROXY": ""}
+DOCS = (ROOT / "docs" / "auth.md", ROOT / "docs" / "troubleshooting.md")
+
+
+def _normal(text: str) -> str:
+    """Ports, times, counts and durations vary from run to run: compare the rest."""
+    return re.sub(r"\d+", "N", re.sub(r"\(in [^)]*\)", "(in …)", text))
+
+
+def assert_docs_quote(kind: str, printed: list[str]) -> None:
+    """Every ``<!-- doctor output: KIND -->`` block of the docs is what doctor printed, line for line."""
+    found = 0
+    block_re = re.compile(rf"<!-- doctor output: {kind} -->\n```text\n\$ [^\n]*\n(.*?)```", re.S)
+    for doc in DOCS:
+        for block in block_re.findall(doc.read_text(encoding="utf-8")):
+            found += 1
+            assert [_normal(ln) for ln in block.splitlines()] == [_normal(ln) for ln in printed], doc
+    assert found, f"no '{kind}' doctor output in the docs"
 
 
 def login(idp: IdP, gw: Server, *extra: str, user: str = "alice") -> None:
@@ -78,8 +100,9 @@ def login(idp: IdP, gw: Server, *extra: str, user: str = "alice") -> None:
 
 def test_good_setup_passes_every_check_after_a_real_login(idp: IdP, gw: Server) -> None:
     login(idp, gw)
-    code, lines = doctor("-g", gw.url)
+    code, lines = doctor("-g", gw.url, env=DOC_ENV)
     assert code == EXIT_OK, lines
+    assert_docs_quote("good", lines)
     assert not [ln for ln in lines if ln.startswith("✗")], lines
     assert lines[-1] == f"{gw.url}: all checks passed"
     assert line_of(lines, "IdP discovery").startswith("✓")
@@ -179,8 +202,9 @@ def test_gateway_without_a_jwt_issuer_for_the_idp(idp: IdP, gw_untrusted: Server
 
 def test_no_role_for_the_subject(idp: IdP, gw: Server) -> None:
     login(idp, gw, "--no-exchange", user="bob")  # the exchange would refuse bob: keep the IdP token only
-    code, lines = doctor("-g", gw.url)
+    code, lines = doctor("-g", gw.url, env=DOC_ENV)
     assert code == EXIT_ERROR
+    assert_docs_quote("no role", lines)
     assert line_of(lines, "gateway trusts IdP").startswith("✓")
     assert line_of(lines, "saved IdP token").startswith(f"✓ saved IdP token: bob, iss {idp.issuer}")
     assert line_of(lines, "exchange dry run") == (
