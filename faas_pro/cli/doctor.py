@@ -30,8 +30,9 @@ def render_plain(report: DoctorReport) -> str:
     return "\n".join([*(line(c) for c in report.checks), f"{report.gateway}: {summary}"]) + "\n"
 
 
-def _render_table(report: DoctorReport, file: object) -> None:
+def render_table(report: DoctorReport, file: object) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     styles = {"ok": "green", "fail": "bold red", "warn": "yellow", "info": "cyan", "skip": "dim"}
@@ -39,9 +40,8 @@ def _render_table(report: DoctorReport, file: object) -> None:
     for col in ("", "check", "detail", "fix"):
         table.add_column(col, overflow="fold")
     for c in report.checks:
-        table.add_row(
-            f"[{styles[c.status]}]{SYMBOLS[c.status]}[/]", c.name, c.detail, c.fix if c.status != "ok" else ""
-        )
+        fix = c.fix if c.status != "ok" else ""
+        table.add_row(f"[{styles[c.status]}]{SYMBOLS[c.status]}[/]", escape(c.name), escape(c.detail), escape(fix))
     console = Console(file=file, highlight=False)  # type: ignore[arg-type]
     console.print(table)
     console.print("all checks passed" if report.ok else "[bold red]some checks failed[/]")
@@ -83,7 +83,7 @@ def doctor(
     if as_json:
         print(json.dumps(report.to_json(), indent=2), file=deps.stdout, flush=True)
     elif _isatty(deps.stdout):
-        _render_table(report, deps.stdout)
+        render_table(report, deps.stdout)
     else:
         deps.stdout.write(render_plain(report))
         deps.stdout.flush()

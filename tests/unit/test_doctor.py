@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from faas_pro.cli.doctor import line, render_plain
+from faas_pro.cli.doctor import line, render_plain, render_table
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
 from faas_pro.usecases import doctor as d
 
@@ -272,3 +272,12 @@ def test_no_settings_and_no_gateway(cli: Any, tmp_path: Path) -> None:
     assert lines[0] == f"✗ settings: nothing saved for {url} — pass --authority and --client-id"
     assert any(ln.startswith("✗ gateway discovery: cannot reach the gateway's discovery document") for ln in lines)
     assert json.loads(cli("auth", "doctor", "-g", url, "--json").stdout)["ok"] is False
+
+
+def test_table_shows_remote_text_as_text() -> None:
+    import io
+
+    report = d.DoctorReport(GW, [d.CheckResult("proxy", "info", "IdP direct [no proxy variables set]")])
+    out = io.StringIO()
+    render_table(report, out)
+    assert "[no proxy variables set]" in out.getvalue() and "all checks passed" in out.getvalue()
