@@ -45,6 +45,7 @@ JSON_VERSION = 1
 SKEW_WARN = 30.0
 SKEW_FAIL = 60.0
 SKEW_NOISE = 3.0
+INSECURE_HTTP_ENV = "FAAS_PRO_INSECURE_HTTP"
 PROBE_SUBJECT = "faas-pro-auth-doctor-probe"
 _CAP = 256 * 1024
 
@@ -509,10 +510,14 @@ def _exchange(client: httpx.Client, gateway: str, subject_token: str) -> _Fetche
     return _fetch(client, "POST", token_url(gateway), "the gateway's token endpoint", data=data)
 
 
-def _refusal(r: _Fetched) -> str:
+def _refusal(r: _Fetched, sent: str = "") -> str:
+    """The gateway's reason, with the token it was sent replaced by ``***`` (a gateway may echo it)."""
+    from faas_pro.oauth.token_endpoint import redact
+
     body = r.body if isinstance(r.body, dict) else {}
     desc, err = body.get("error_description"), body.get("error")
-    return _one_line(desc if isinstance(desc, str) and desc else err if isinstance(err, str) else "")
+    text = desc if isinstance(desc, str) and desc else err if isinstance(err, str) else ""
+    return _one_line(redact(text, [sent]))
 
 
 def check_trust(client: httpx.Client, gateway: str, authority: str, client_id: str, now: float) -> CheckResult:
@@ -611,7 +616,7 @@ def check_exchange(client: httpx.Client, gateway: str, subject_token: str) -> tu
         signed = float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
         text = f"a Role matches {claims.get('sub')}: policies {policies or '(none)'} (token not kept)"
         return CheckResult(name, "ok", text), signed
-    why = _refusal(r)
+    why = _refusal(r, subject_token)
     if why.startswith("No policies found"):
         fix = "add a Role whose principal (jwt:sub) or condition matches this subject to the gateway's --iam"
     elif why.startswith("untrusted issuer"):
@@ -660,7 +665,8 @@ def _bearer(token: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- the whole run
 
 
-def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
+def doctor(inp: DoctorInput, deps: Deps, client: httpx.Client | None = None) -> DoctorReport:
+    """Run every check; ``client`` replaces ``deps.http()`` (tests)."""
     from faas_pro.oauth.loopback import CALLBACK_PATH, DEFAULT_PORT, parse_redirect_host
     from faas_pro.storage.settings import GatewaySettings
     from faas_pro.urls import resolve_gateway
@@ -698,7 +704,8 @@ def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
     if not ca.ok:
         add(CheckResult("network checks", "skip", "not run: the CA file does not parse"))
         return report
-    client = deps.http(ca_file=str(inp.ca_file) if inp.ca_file else None, timeout=10.0)
+    if client is None:
+        client = deps.http(ca_file=str(inp.ca_file) if inp.ca_file else None, timeout=10.0)
     if authority and client_id:
         disc_check, doc, idp_date = check_discovery(client, authority)
         add(disc_check)
@@ -725,7 +732,11 @@ def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
         add(CheckResult("saved tokens", "fail", e.message, e.hint or ""))
         return report
     signed: float | None = None
-    if authority:
+    send = not _plain_remote(gateway) or deps.env.get(INSECURE_HTTP_ENV) == "1"
+    if not send:
+        why = f"not sent: {gateway} is plain http:// and not loopback"
+        add(CheckResult("saved tokens", "skip", why, f"use https, or set {INSECURE_HTTP_ENV}=1 to send them anyway"))
+    if authority and send:
         idp_check, subject = check_saved_idp_token(entry, authority, gateway, now)
         add(idp_check)
         if subject is not None:
@@ -734,5 +745,14 @@ def doctor(inp: DoctorInput, deps: Deps) -> DoctorReport:
     if gw_date is None:  # no Date header: the exchanged token's iat is the gateway's clock reading
         source = "Date header, and the exchange dry run gave no token" if signed is None else "exchanged token's iat"
         add(check_skew("gateway clock", "the gateway", signed, deps.clock(), source))
-    add(check_openfaas_token(client, entry, gateway, gw_issuer, now))
+    if send:
+        add(check_openfaas_token(client, entry, gateway, gw_issuer, now))
     return report
+
+
+def _plain_remote(url: str) -> bool:
+    """Tokens never go to a non-loopback ``http://`` URL unless the user says so."""
+    from faas_pro.oauth.discovery import is_loopback_host
+
+    p = urlsplit(url)
+    return p.scheme == "http" and not is_loopback_host(p.hostname or "")

@@ -281,3 +281,37 @@ def test_table_shows_remote_text_as_text() -> None:
     out = io.StringIO()
     render_table(report, out)
     assert "[no proxy variables set]" in out.getvalue() and "all checks passed" in out.getvalue()
+
+
+def test_tokens_are_not_sent_to_a_remote_plain_http_gateway(tmp_path: Path) -> None:
+    import io
+
+    from faas_pro.deps import Deps
+    from faas_pro.storage.secrets import MemorySecretStore
+
+    gw = "http://gw.example.test"
+    live = jwt({"iss": AUTH, "sub": "u1", "exp": NOW + 600})
+    sent: list[str] = []
+
+    def handler(r: httpx.Request) -> httpx.Response:
+        if r.url.path == "/.well-known/openid-configuration" and r.url.host == "gw.example.test":
+            return httpx.Response(200, json={"issuer": gw})
+        if r.url.path == "/.well-known/jwks.json":
+            return httpx.Response(200, json={"keys": [{"kty": "EC"}]})
+        sent.append(r.content.decode() + r.headers.get("authorization", ""))
+        return httpx.Response(400, json={"error": "invalid_request", "error_description": "invalid subject token"})
+
+    def run(env: dict[str, str]) -> list[d.CheckResult]:
+        deps = Deps(env=env, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
+                    config_dir=tmp_path, data_dir=tmp_path, clock=lambda: NOW)  # fmt: skip
+        store = MemorySecretStore()
+        store.put(gw, {"idp_id_token": live, "openfaas_token": live})
+        deps.secrets = lambda: store  # type: ignore[method-assign]
+        return d.doctor(d.DoctorInput(gateway=gw, authority=AUTH, client_id="c", port=0), deps, client(handler)).checks
+
+    checks = by_name(run({}))
+    assert checks["saved tokens"].status == "skip" and "saved IdP token" not in checks
+    assert not [s for s in sent if live in s]  # only the unsigned probe went out
+    checks = by_name(run({d.INSECURE_HTTP_ENV: "1"}))
+    assert "saved tokens" not in checks and checks["saved IdP token"].status == "ok"
+    assert [s for s in sent if live in s]
