@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -297,3 +298,17 @@ def test_a_tls_gateway_with_an_untrusted_certificate(tls_gateway: tuple[str, Pat
     assert line_of(lines, "CA") == f"✓ CA: --ca-file {cert} (parses)" or line_of(lines, "CA").startswith(
         f"✓ CA: --ca-file {cert} (parses); also set:"
     )
+
+
+def test_this_machines_clock_far_off_fails_against_the_idp(idp: IdP, gw: Server, cli: Any) -> None:
+    """Time is a parameter: a clock an hour slow here shows as the IdP's clock an hour ahead."""
+    r = cli(
+        "auth", "doctor", "-g", gw.url, "--authority", idp.issuer, "--client-id", "faas-cli",
+        clock=lambda: time.time() - 3600,
+    )  # fmt: skip
+    assert r.code == EXIT_ERROR
+    lines = r.stdout.splitlines()
+    got = line_of(lines, "IdP clock")
+    assert got.startswith("✗ IdP clock: the IdP's clock is ") and " s ahead of this machine's (Date header)" in got
+    assert 3590 <= int(got.split("clock is ")[1].split(" s")[0]) <= 3610
+    assert got.endswith("— sync the clocks (NTP): tokens are refused as expired or not yet valid")
