@@ -35,9 +35,10 @@ from faas_pro.errors import FaasProError, UsageError
 
 Log = Callable[[str], None]
 
-# file descriptors kept free for everything that is not a client connection (IAM files, SQLite,
-# outgoing HTTPS to issuers, webhook and upstream)
-FD_RESERVE = 64
+# file descriptors kept free for everything that is not a counted client connection: IAM files,
+# SQLite, outgoing HTTPS to issuers, webhook and upstream, and the up to 100 sockets asyncio accepts
+# in one burst before their protocols start (and are counted)
+FD_RESERVE = 160
 _FD_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
@@ -50,7 +51,10 @@ class Limits:
     keep_alive_timeout: float = 5.0
 
     def check(self) -> None:
-        for flag, value in (("--max-connections", self.max_connections), ("--max-requests-in-flight", self.max_requests_in_flight)):
+        for flag, value in (
+            ("--max-connections", self.max_connections),
+            ("--max-requests-in-flight", self.max_requests_in_flight),
+        ):
             if value < 1:
                 raise UsageError(f"{flag} must be at least 1, got {value}")
         for flag, seconds in (
@@ -204,7 +208,7 @@ def run_server(app: Any, sock: socket.socket, limits: Limits, log: Log, on_start
         partial = False
         timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
             assert isinstance(transport, asyncio.Transport)
             if len(table) >= max_connections and not evict_one():
                 self.transport = transport
@@ -277,7 +281,10 @@ def run_server(app: Any, sock: socket.socket, limits: Limits, log: Log, on_start
             if self.transport.is_closing():
                 return
             if why == "header":
-                rate("header", f"closed connections that sent no complete request headers within {limits.header_timeout:g} s")
+                rate(
+                    "header",
+                    f"closed connections that sent no complete request headers within {limits.header_timeout:g} s",
+                )
             elif why == "body":
                 rate("body", f"closed connections that sent no complete request body within {limits.body_timeout:g} s")
             if self.partial and self.conn.their_state is h11.IDLE:
@@ -362,6 +369,11 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _write(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, data)
+
+
 def _child(worker: int, build: Callable[[int], Any], sock: socket.socket, limits: Limits, log: Log, ready: int) -> None:
     code = 1
     try:
@@ -369,7 +381,7 @@ def _child(worker: int, build: Callable[[int], Any], sock: socket.socket, limits
             signal.signal(s, signal.SIG_DFL)
         _die_with_parent()
         app = build(worker)
-        started = run_server(app, sock, limits, log, lambda: os.write(ready, b"R"))
+        started = run_server(app, sock, limits, log, lambda: _write(ready, b"R"))
         code = 0 if started else 1
     except FaasProError as e:
         with contextlib.suppress(OSError):
@@ -377,7 +389,7 @@ def _child(worker: int, build: Callable[[int], Any], sock: socket.socket, limits
         code = e.exit_code
     except KeyboardInterrupt:
         code = 0
-    except BaseException as e:  # noqa: BLE001 - the worker's last word, then exit
+    except BaseException as e:
         log(f"worker {worker} failed: {type(e).__name__}: {e}")
     finally:
         for stream in (sys.stdout, sys.stderr):
@@ -447,7 +459,8 @@ def run_workers(
                     if done:
                         worker = children.pop(p)
                         if not stopping:
-                            log(f"worker {worker} (pid {p}) exited ({os.waitstatus_to_exitcode(status)}); restarting it in 1 s")
+                            code = os.waitstatus_to_exitcode(status)
+                            log(f"worker {worker} (pid {p}) exited ({code}); restarting it in 1 s")
                             restarts.append((time.monotonic() + 1.0, worker))
             for due, worker in [x for x in restarts if x[0] <= time.monotonic()]:
                 restarts.remove((due, worker))
@@ -473,4 +486,13 @@ def run_workers(
             signal.signal(s, h)
 
 
-__all__ = ["FD_RESERVE", "InFlightCap", "Limits", "RateLog", "fit_to_fd_limit", "run_server", "run_workers", "worker_outbox_name"]
+__all__ = [
+    "FD_RESERVE",
+    "InFlightCap",
+    "Limits",
+    "RateLog",
+    "fit_to_fd_limit",
+    "run_server",
+    "run_workers",
+    "worker_outbox_name",
+]
