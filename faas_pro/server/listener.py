@@ -398,6 +398,10 @@ def _child(worker: int, build: Callable[[int], Any], sock: socket.socket, limits
         os._exit(code)
 
 
+class _Stopped(Exception):
+    pass
+
+
 def run_workers(
     build: Callable[[int], Any],
     sock: socket.socket,
@@ -412,10 +416,13 @@ def run_workers(
     and the ready line (``on_started``) comes once it accepts connections.
     """
     stopping = False
+    starting = True
 
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True
+        if starting:  # waiting for worker 0: give up now (the finally below stops it)
+            raise _Stopped
 
     originals = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     children: dict[int, int] = {}  # pid -> worker
@@ -446,6 +453,7 @@ def run_workers(
                 err = json.loads(rest)
                 raise FaasProError(err["message"], err["hint"], exit_code=int(err["code"]))
             return code if code > 0 else 1
+        starting = False
         on_started()
         for worker in range(1, workers):
             os.close(spawn(worker)[1])
@@ -466,6 +474,8 @@ def run_workers(
                 restarts.remove((due, worker))
                 if not stopping:
                     os.close(spawn(worker)[1])
+        return 0
+    except _Stopped:
         return 0
     finally:
         for p in children:

@@ -127,6 +127,26 @@ def test_beyond_the_in_flight_cap_answers_503_at_once(
         _no_traceback(gw)
 
 
+def test_at_the_connection_cap_with_every_connection_busy_a_new_one_gets_503(
+    tmp_path: Path, gateway_key: Path, issuers: tuple[FakeIssuer, FakeIssuer]
+) -> None:
+    with _start(tmp_path, gateway_key, issuers, "--max-connections", "3", "--body-timeout", "3") as gw:
+        busy = [socket.create_connection(_addr(gw), timeout=5) for _ in range(3)]
+        try:
+            for b in busy:  # in a request (its body unfinished): not closed to make room
+                b.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: gateway\r\nContent-Length: 100\r\n\r\ngrant_type=")
+            time.sleep(0.3)
+            status, took = _timed(lambda: httpx.get(gw.url + "/healthz", timeout=5))
+            assert status == 503 and took < 0.5, (status, took)
+        finally:
+            for b in busy:
+                b.close()
+        time.sleep(0.3)
+        assert httpx.get(gw.url + "/healthz", timeout=5).status_code == 200
+        gw.wait_log("connection cap (3) reached with every connection in a request")
+        _no_traceback(gw)
+
+
 def _closed_within(sock: socket.socket, seconds: float, t0: float | None = None) -> tuple[bytes, float]:
     """Read until the server closes the connection; what it sent and when (since ``t0``)."""
     t0 = time.monotonic() if t0 is None else t0
