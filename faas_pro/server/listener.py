@@ -35,10 +35,13 @@ from faas_pro.errors import FaasProError, UsageError
 
 Log = Callable[[str], None]
 
+# the listen backlog; asyncio also accepts up to this many sockets in one go, before their protocols
+# start (and are counted against the connection cap)
+ACCEPT_BATCH = 128
 # file descriptors kept free for everything that is not a counted client connection: IAM files,
-# SQLite, outgoing HTTPS to issuers, webhook and upstream, and the up to 100 sockets asyncio accepts
-# in one burst before their protocols start (and are counted)
-FD_RESERVE = 160
+# SQLite, outgoing HTTPS to issuers, webhook and upstream (64), and two accept bursts (sockets not
+# counted yet, and idle ones closed to make room for them but not released yet)
+FD_RESERVE = 64 + 2 * ACCEPT_BATCH
 _FD_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
@@ -303,6 +306,7 @@ def run_server(app: Any, sock: socket.socket, limits: Limits, log: Log, on_start
         server_header=False,
         date_header=False,
         timeout_graceful_shutdown=5,
+        backlog=ACCEPT_BATCH,
         timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]  # a float works
     )
 

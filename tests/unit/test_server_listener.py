@@ -78,10 +78,10 @@ def test_in_flight_cap_answers_503_beyond_the_cap() -> None:
 def test_connection_cap_fits_the_open_file_limit() -> None:
     code = (
         "import resource\n"
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400))\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (1000, 1000))\n"
         "from faas_pro.server.listener import fit_to_fd_limit\n"
         "lines = []\n"
         "print(fit_to_fd_limit(1024, lines.append), fit_to_fd_limit(100, lines.append), len(lines))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == [str(400 - FD_RESERVE), "100", "1"]
+    assert out == [str(1000 - FD_RESERVE), "100", "1"]
