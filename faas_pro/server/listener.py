@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from faas_pro.errors import FaasProError, UsageError
@@ -364,6 +365,16 @@ def worker_outbox_name(worker: int) -> str:
     return "audit.db" if worker == 0 else f"audit-{worker}.db"
 
 
+def stray_outboxes(state: Path, workers: int) -> list[str]:
+    """Audit outbox files of workers that will not run (left by an earlier, larger --workers)."""
+    names = []
+    for f in sorted(state.glob("audit-*.db")):
+        number = f.name[len("audit-") : -len(".db")]
+        if number.isdigit() and int(number) >= workers:
+            names.append(f.name)
+    return names
+
+
 def _die_with_parent() -> None:
     """Linux: this process gets SIGTERM when its parent dies (even by SIGKILL)."""
     with contextlib.suppress(Exception):
@@ -508,5 +519,6 @@ __all__ = [
     "fit_to_fd_limit",
     "run_server",
     "run_workers",
+    "stray_outboxes",
     "worker_outbox_name",
 ]

@@ -140,6 +140,9 @@ def test_workers_share_the_socket_restart_and_stop(tmp_path: Path, gateway_key: 
         for pid in now:  # SIGTERM reached the workers: all gone
             assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
         assert "Traceback" not in gw.stderr()
+        # started again with fewer workers: worker 1's outbox is named, not silently forgotten
+        with running(serve_args(iam, gateway_key, tmp_path / "state", GATEWAY, *_audit(tmp_path, receiver))) as one:
+            one.wait_log("audit-1.db are not delivered with --workers 1")
     finally:
         fake.close()
         receiver.close()

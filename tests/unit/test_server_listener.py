@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from faas_pro.errors import UsageError
-from faas_pro.server.listener import FD_RESERVE, InFlightCap, Limits, RateLog
+from faas_pro.server.listener import FD_RESERVE, InFlightCap, Limits, RateLog, stray_outboxes
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,11 @@ def test_connection_cap_fits_the_open_file_limit() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [str(1000 - FD_RESERVE), "100", "1"]
+
+
+def test_stray_outboxes_are_those_of_workers_that_will_not_run(tmp_path: Path) -> None:
+    for name in ("audit.db", "audit-1.db", "audit-2.db", "audit-10.db", "audit-x.db", "registry.db"):
+        (tmp_path / name).write_bytes(b"")
+    assert stray_outboxes(tmp_path, 2) == ["audit-10.db", "audit-2.db"]
+    assert stray_outboxes(tmp_path, 11) == []
+    assert stray_outboxes(tmp_path / "missing", 1) == []
