@@ -166,13 +166,19 @@ def serve(cfg: ServeConfig, deps: Deps) -> int:
     from dataclasses import replace
 
     from faas_pro.server.app import build_app
-    from faas_pro.server.listener import run_server, run_workers, worker_outbox_name
+    from faas_pro.server.listener import run_server, run_workers, stray_outboxes, worker_outbox_name
 
     host, port = parse_listen(cfg.listen)
     cfg.limits.check()
     if not 1 <= cfg.workers <= 64:
         raise UsageError(f"--workers must be between 1 and 64, got {cfg.workers}")
     shown = f"[{host}]" if ":" in host else host
+    stray = stray_outboxes(cfg.state_dir or (deps.data_dir / "server"), cfg.workers) if cfg.audit_webhook else []
+    if stray:
+        _logger(deps.stderr)(
+            f"WARNING: the audit events in {', '.join(stray)} are not delivered with --workers {cfg.workers}; "
+            "start once with more workers to deliver them"
+        )
 
     def announce(real_port: int) -> None:
         print(f"faas-pro serve: listening on http://{shown}:{real_port}", file=deps.stdout, flush=True)
