@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fakehttp import FakeHTTP
+from tests.support.gateway import keygen
 from tests.support.idp import IdP, start_idp
 from tests.support.inproc import run_inproc
+from tests.support.issuer import FakeIssuer
 
 _CLEARED = (
     "OPENFAAS_URL",
@@ -73,3 +76,23 @@ def idp_skip_consent() -> Iterator[IdP]:
 def cli(isolated_env: Path) -> object:
     """Run faas-pro in-process: ``cli("list", "-g", url, stdin="...")`` -> Captured."""
     return run_inproc
+
+
+@pytest.fixture(scope="module")
+def gateway_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gateway signing key (PEM file), one per module."""
+    return keygen(tmp_path_factory.mktemp("key") / "gateway.pem")
+
+
+@pytest.fixture(scope="module")
+def fake_issuer() -> Iterator[FakeIssuer]:
+    """A ``FakeIssuer`` (tests/support/issuer.py), one per module."""
+    with FakeIssuer() as f:
+        yield f
+
+
+@pytest.fixture
+def server() -> Iterator[FakeHTTP]:
+    """A ``FakeHTTP`` (tests/support/fakehttp.py) with no routes yet: script it with ``server.on(...)``."""
+    with FakeHTTP() as f:
+        yield f

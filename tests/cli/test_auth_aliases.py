@@ -11,7 +11,7 @@ import pytest
 from faas_pro.__main__ import run
 from faas_pro.deps import Deps
 from faas_pro.errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE
-from tests.unit.login._fake import CLIENT, GATEWAY, ISSUER, FakeWorld, make_deps, recorder
+from tests.support.loginworld import CLIENT, GATEWAY, ISSUER, FakeWorld, make_deps, recorder
 
 MACHINE = ["auth", "-g", GATEWAY, "--authority", ISSUER, "--client-id", "m", "--grant", "client_credentials"]
 

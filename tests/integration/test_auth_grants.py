@@ -26,22 +26,18 @@ import yaml
 
 from faas_pro.errors import EXIT_AUTH, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from faas_pro.storage.lock import gateway_lock
-from tests.integration.conftest_auth import (
+from tests.support.authcli import (
     HTTP_BROWSER,
     auth_argv,
     data_dir,
-    run_cli,
     saved_settings,
     saved_tokens,
-    start_cli,
     verify_jwt,
     wait_for_file,
 )
-from tests.integration.server_fixtures import gateway_key
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP, drive_login
-
-__all__ = ["gateway_key"]  # the fixture, re-used
+from tests.support.inproc import run_cli, start_cli
 
 GW_ISSUER = "http://gateway.test"
 
@@ -371,8 +367,8 @@ def test_a_gateway_token_that_does_not_verify_is_not_saved(idp_skip_consent: IdP
     """A gateway that answers the exchange with a token signed by a key it does not publish."""
     from http.server import BaseHTTPRequestHandler
 
-    from tests.integration.conftest_auth import http_server
-    from tests.integration.server_fixtures import FakeIssuer
+    from tests.support.fakehttp import http_server
+    from tests.support.issuer import FakeIssuer
 
     forger = FakeIssuer()
     try:

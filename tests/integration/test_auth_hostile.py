@@ -20,20 +20,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
-from tests.integration.conftest_auth import (
-    auth_argv,
-    callback_of,
-    config_dir,
-    data_dir,
-    http_server,
-    run_cli,
-    start_cli,
-    verify_jwt,
-    wait_for_file,
-)
 from tests.support import http_browser
+from tests.support.authcli import auth_argv, callback_of, config_dir, data_dir, verify_jwt, wait_for_file
 from tests.support.chromium import free_port
+from tests.support.fakehttp import http_server
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli, start_cli
 
 
 class Login:

@@ -9,21 +9,21 @@ from pathlib import Path
 import jwt
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
-from tests.integration.conftest_auth import (
+from tests.support.authcli import (
     HTTP_BROWSER,
     auth_argv,
     callback_of,
     config_dir,
     data_dir,
-    http_server,
-    run_cli,
     saved_settings,
     saved_tokens,
     verify_jwt,
     wait_browser_done,
 )
 from tests.support.chromium import free_port
+from tests.support.fakehttp import http_server
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 DEFAULT_GW = "http://127.0.0.1:8080"
 

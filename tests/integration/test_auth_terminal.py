@@ -18,18 +18,10 @@ from pathlib import Path
 import httpx
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
-from tests.integration.conftest_auth import (
-    HTTP_BROWSER,
-    ROOT,
-    auth_argv,
-    data_dir,
-    run_cli,
-    saved_tokens,
-    verify_jwt,
-    wait_for_file,
-)
+from tests.support.authcli import HTTP_BROWSER, auth_argv, data_dir, saved_tokens, verify_jwt, wait_for_file
 from tests.support.http_browser import browse
 from tests.support.idp import IdP, drive_login
+from tests.support.inproc import ROOT, run_cli
 
 
 class Pty:

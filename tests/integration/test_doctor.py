@@ -24,13 +24,12 @@ from typing import Any
 import pytest
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
-from tests.integration.conftest_auth import ROOT, auth_argv, http_server, run_cli
-from tests.integration.server_fixtures import gateway_key
+from tests.support.authcli import auth_argv
+from tests.support.fakehttp import http_server
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
+from tests.support.inproc import ROOT, run_cli
 from tests.support.tls import self_signed_cert
-
-__all__ = ["gateway_key"]  # the fixture, re-used
 
 GW_ISSUER = "http://gateway.test"
 

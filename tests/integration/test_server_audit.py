@@ -20,10 +20,9 @@ from typing import Any
 
 import httpx
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
 SECRET = b"audit-secret-\xe2\x9c\x93-sentinel"
 

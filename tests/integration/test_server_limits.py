@@ -16,10 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
 from tests.support.gateway import REPO, Server, issuer_yaml, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
 NOFILE = 512  # the gateway's open-file limit in these tests (soft and hard: it cannot raise it)
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import httpx
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
 from tests.integration.test_server_audit import SECRET, _audited_args, _wait
 from tests.support.gateway import running
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
-__all__ = ["gateway_key"]
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 SIGNED = ("content-type", "x-openfaas-event", "x-openfaas-signature-256", "x-openfaas-delivery")
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from faas_pro.errors import EXIT_DENIED, EXIT_ERROR
-from tests.integration.server_fixtures import exchange
-from tests.security.conftest import Answer, FakeHTTP, GatewayWorld, Req, json_answer, run_cli_inproc
+from tests.support.fakehttp import Answer, FakeHTTP, Req, json_answer
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml
+from tests.support.hostile import GatewayWorld, run_cli_inproc
+from tests.support.issuer import exchange
 from tests.support.listener import Listener
 
 
@@ -111,8 +112,9 @@ def test_odd_kids_in_a_trusted_jwks_are_ignored(tmp_path: Path) -> None:
     """A trusted issuer's JWKS with extra keys whose ``kid`` is not a plain short string (a list, an
     object, a number, null…): exchanges of that issuer's tokens still work, and a token whose own
     ``kid`` is odd is refused with a 400, never a 500."""
-    from tests.integration.server_fixtures import FakeIssuer, jws
     from tests.support.gateway import start_gateway
+    from tests.support.issuer import FakeIssuer
+    from tests.support.tokens import jws
 
     fake = FakeIssuer()
     good = fake.jwks()

@@ -16,21 +16,19 @@ from pathlib import Path
 import pytest
 
 from faas_pro.errors import EXIT_AUTH, EXIT_ERROR, EXIT_OK
-from tests.integration.conftest_auth import run_cli
-from tests.security.conftest import (
+from tests.support.fakehttp import FakeHTTP, Req, json_answer
+from tests.support.hostile import (
     SECRET,
     SENTINEL,
-    FakeHTTP,
     GatewayWorld,
-    Req,
     assert_no_leak,
-    json_answer,
     recorder_command,
     run_cli_inproc,
     sentinel_jwt,
     signature_of,
 )
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 TOKEN = sentinel_jwt()
 SIG = signature_of(TOKEN)

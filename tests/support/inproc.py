@@ -1,15 +1,27 @@
-"""faas-pro in this process, streams captured: the one place tests build ``Deps`` for a CLI run.
+"""The one CLI runner of the suite, in two forms.
 
-It reads the (suite-isolated) environment, so the config and data directories are the test's own.
+- ``run_inproc(*args)``: faas-pro in this process, streams captured (the one place tests build
+  ``Deps`` for a CLI run); fast, and what most tests want. Returns ``Captured``.
+- ``run_cli(*args)`` / ``start_cli(*args)``: ``python -m faas_pro`` as a real subprocess, for what
+  only a process shows (start-up, signals, a terminal, the exit status of the interpreter).
+  Returns ``subprocess.CompletedProcess`` / ``Popen``.
+
+Both read the (suite-isolated) environment, so the config and data directories are the test's own.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "faas_pro"]
 
 
 class Captured:
@@ -47,3 +59,24 @@ def run_inproc(
     )
     code = run(list(args), deps)
     return Captured(code, out.getvalue(), err.getvalue())
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
+    """``python -m faas_pro ARGS`` in the repository, ``env`` over ``os.environ``, output captured."""
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_cli(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[str]:
+    """``python -m faas_pro ARGS`` started (stdout and stderr piped unless ``popen`` says otherwise)."""
+    kw: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
+    return subprocess.Popen([*CLI, *args], cwd=ROOT, env={**os.environ, **(env or {})}, text=True, **kw)
