@@ -12,7 +12,7 @@ import pytest
 from tests.support.fakehttp import FakeHTTP
 from tests.support.gateway import keygen
 from tests.support.idp import IdP, start_idp
-from tests.support.inproc import run_inproc
+from tests.support.inproc import CliRunner, run_inproc
 from tests.support.issuer import FakeIssuer
 
 _CLEARED = (
@@ -73,7 +73,7 @@ def idp_skip_consent() -> Iterator[IdP]:
 
 
 @pytest.fixture
-def cli(isolated_env: Path) -> object:
+def cli(isolated_env: Path) -> CliRunner:
     """Run faas-pro in-process: ``cli("list", "-g", url, stdin="...")`` -> Captured."""
     return run_inproc
 

@@ -20,7 +20,7 @@ def test_checked_in_script_is_current(shell: str) -> None:
     assert path.read_text() == script_for(shell), f"regenerate: faas-pro completion {shell} > {path}"
 
 
-def test_completion_command_prints_script(cli) -> None:  # type: ignore[no-untyped-def]
+def test_completion_command_prints_script(cli) -> None:
     r = cli("completion", "bash")
     assert r.code == 0
     assert "_FAAS_PRO_COMPLETE=complete_bash" in r.stdout

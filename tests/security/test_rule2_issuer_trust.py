@@ -114,7 +114,7 @@ def test_odd_kids_in_a_trusted_jwks_are_ignored(tmp_path: Path) -> None:
     ``kid`` is odd is refused with a 400, never a 500."""
     from tests.support.gateway import start_gateway
     from tests.support.issuer import FakeIssuer
-    from tests.support.tokens import jws
+    from tests.support.tokens import compact
 
     fake = FakeIssuer()
     good = fake.jwks()
@@ -129,7 +129,7 @@ def test_odd_kids_in_a_trusted_jwks_are_ignored(tmp_path: Path) -> None:
             r = exchange(gw.url, fake.mint())
             assert r.status_code == 200, r.text
             for kid in (["x"], {"a": 1}, 123):
-                token = jws({"alg": "ES256", "typ": "JWT", "kid": kid}, fake.claims(), fake.ec_key)
+                token = compact({"alg": "ES256", "typ": "JWT", "kid": kid}, fake.claims(), key=fake.ec_key)
                 r = exchange(gw.url, token)
                 assert r.status_code == 400, (kid, r.status_code, r.text)
             assert "Traceback" not in gw.stderr()

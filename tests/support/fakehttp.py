@@ -21,8 +21,8 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -84,6 +84,7 @@ class FakeHTTP:
         default: Route = NOT_FOUND,
         tls: tuple[Path, Path] | None = None,
         clock_shift: float = 0.0,
+        port: int = 0,
     ) -> None:
         self.routes: dict[str, list[Answer | Handler]] = {}
         if callable(routes):
@@ -95,7 +96,7 @@ class FakeHTTP:
         self.requests: list[Req] = []
         self.clock_shift = clock_shift  # seconds added to the Date header (a server clock that is off)
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self.httpd.daemon_threads = True
         scheme = "http"
         if tls is not None:
@@ -185,3 +186,19 @@ class FakeHTTP:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _any
 
         return Handler
+
+
+@contextmanager
+def serve_handler(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve a handler class that is itself under test (not a fake: e.g. the webhook receiver that
+    docs/webhooks.md shows) on a free loopback port; yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    t = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        t.join(timeout=5)

@@ -18,10 +18,23 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "faas_pro"]
+
+
+class CliRunner(Protocol):
+    """The ``cli`` fixture's type: ``run_inproc``."""
+
+    def __call__(
+        self,
+        *args: str,
+        stdin: str = ...,
+        env: dict[str, str] | None = ...,
+        clock: Callable[[], float] = ...,
+        sleep: Callable[[float], None] = ...,
+    ) -> Captured: ...
 
 
 class Captured:
