@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from faas_pro import __version__
 from faas_pro.errors import EXIT_USAGE
+from tests.support.inproc import run_cli
 
 
 def test_version(cli):
@@ -23,7 +21,7 @@ def test_unknown_command_is_usage_error(cli):
 
 
 def test_help_lists_commands_via_console_entry() -> None:
-    r = subprocess.run([sys.executable, "-m", "faas_pro", "--help"], capture_output=True, text=True, timeout=60)
+    r = run_cli("--help", timeout=60)
     assert r.returncode == 0
     for name in ("auth", "iam", "serve"):
         assert f"  {name} " in r.stdout

@@ -1,5 +1,5 @@
 """Audit webhooks for the gateway tests: a receiver that checks every delivery's signatures, the
-serve arguments of an audited gateway, and ``wait_until``.
+serve arguments of an audited gateway.
 
 The receiver is a ``FakeHTTP`` (tests/support/fakehttp.py) answering ``POST /audit``: 503 while
 ``up`` is False (the attempt is still counted), 204 once it is up.
@@ -12,26 +12,18 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.support.fakehttp import Answer, FakeHTTP, Req
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, serve_args, write_iam
 from tests.support.issuer import FakeIssuer
+from tests.support.wait import wait_until
+
+__all__ = ["GATEWAY", "SECRET", "Receiver", "audited_args", "wait_until"]
 
 GATEWAY = "http://gateway.test"
 SECRET = b"audit-secret-\xe2\x9c\x93-sentinel"
-
-
-def wait_until(check: Callable[[], object], seconds: float = 20.0) -> None:
-    """Poll ``check`` every 0.1 s until it is true; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 class Receiver:
