@@ -40,6 +40,17 @@ def serve(
     fetch_timeout: float = typer.Option(
         5.0, "--issuer-fetch-timeout", help="Seconds allowed to fetch an issuer's discovery document and keys."
     ),
+    invoke_auth: str = typer.Option(
+        "protected",
+        "--invoke-auth",
+        help="Which invocations need a function token: 'protected' (envVars jwt_auth=true) or 'all'.",
+    ),
+    invoke_max_body: int = typer.Option(
+        32 * 1024 * 1024, "--invoke-max-body", help="Largest invocation request body in bytes (413 above)."
+    ),
+    invoke_timeout: float = typer.Option(
+        300.0, "--invoke-timeout", help="Seconds an invocation may take upstream before a 504."
+    ),
     bench_no_authz: bool = typer.Option(False, "--bench-insecure-no-authz", hidden=True),
 ) -> None:
     """Run the IAM gateway: token exchange, policy enforcement, function registry, audit webhook."""
@@ -71,6 +82,9 @@ def serve(
         audit_verbs=parse_verbs(audit_verbs),
         fetch_timeout=fetch_timeout,
         no_authz=no_authz,
+        invoke_auth=invoke_auth,
+        invoke_max_body=invoke_max_body,
+        invoke_timeout=invoke_timeout,
     )
     raise typer.Exit(serve(cfg, deps))
 
