@@ -10,6 +10,7 @@ docs/server.md shows the table.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -209,6 +210,9 @@ def fn_from_logs_query(call: Call) -> Target:
 
 
 def fn_from_invoke_path(call: Call) -> Target:
+    raw: bytes = call.request.scope.get("raw_path") or b""
+    if not _VALID_PATH.fullmatch(raw.split(b"?", 1)[0]):
+        raise Invalid("invalid URL: the path has bytes or escapes that are not allowed")
     target = call.params["target"]
     name, dot, ns = target.partition(".")
     return schema.name(ns if dot else DEFAULT_NAMESPACE, "namespace"), schema.name(name, "function name")
@@ -674,6 +678,10 @@ def table(gw: Gateway) -> list[Route]:
         Route(("*",), "/function/{target}{rest*}", invoke("function"), **inv),
         Route(("*",), "/async-function/{target}{rest*}", invoke("async-function"), **inv),
     ]
+
+
+# RFC 3986 path characters, percent escapes well-formed
+_VALID_PATH = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 
 
 class _Asgi:

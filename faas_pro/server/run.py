@@ -240,6 +240,7 @@ def serve(cfg: ServeConfig, deps: Deps) -> int:
         access_log=False,
         lifespan="on",
         server_header=False,
+        proxy_headers=False,  # the caller's X-Forwarded-* are not trusted: the peer address is the client
         date_header=False,
         timeout_graceful_shutdown=5,
     )

@@ -119,7 +119,7 @@ def canonical(doc: Mapping[str, Any], shape: Shape, prefix: str = "") -> dict[st
         if v is None:
             continue  # Go decodes null as the zero value
         out[field] = _value(shape[field], prefix + field, v)
-    return out
+    return {k: out[k] for k in shape if k in out}  # the type's own field order, as Go would send it
 
 
 def parse(raw: bytes, shape: Shape, required: tuple[str, ...] = ()) -> dict[str, Any]:
