@@ -224,3 +224,29 @@ def test_a_protected_function_without_the_permission_is_403(env: Env) -> None:
     assert httpx.get(env.url + "/function/guarded", headers=bearer(ft)).status_code == 403
     delete = b'{"functionName":"guarded"}'
     assert httpx.request("DELETE", env.url + "/system/functions", content=delete, headers=h).status_code == 202
+
+
+def test_faas_pro_token_function_prints_a_token_for_that_function(env: Env, tmp_path: Path) -> None:
+    import jwt
+
+    from tests.support.inproc import run_inproc
+
+    dirs = {"FAAS_PRO_CONFIG_DIR": str(tmp_path / "c"), "FAAS_PRO_DATA_DIR": str(tmp_path / "d")}
+    r = run_inproc("token", "-g", env.url, "--function", "dev:echo", "-k", env.token, env=dirs)
+    assert r.code == 0, r.stderr
+    claims = jwt.decode(r.stdout.strip(), options={"verify_signature": False})
+    assert claims["scope"] == "function" and claims["function"]["audience"] == ["dev:echo"]
+    assert env.token not in r.stderr
+    bad = run_inproc("token", "-g", env.url, "--function", "dev:Echo\n", "-k", env.token, env=dirs)
+    assert bad.code == 2 and "NAMESPACE:NAME" in bad.stderr
+    none = run_inproc("token", "-g", env.url, "--function", "dev:echo", env=dirs)
+    assert none.code == 3 and "faas-pro auth" in none.stderr
+
+
+def test_an_oversized_invocation_body_is_413_and_nothing_is_forwarded(env: Env) -> None:
+    if env.up:
+        env.up.clear()
+    r = httpx.post(env.url + "/function/open.dev", content=b"x" * (32 * 1024 * 1024 + 1))
+    assert r.status_code == 413 and "larger than" in r.text
+    if env.up:
+        assert [c for c in env.up.calls() if c["path"].startswith("/function/")] == []
