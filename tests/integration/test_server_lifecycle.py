@@ -97,7 +97,7 @@ def test_start_serve_stop_closes_every_connection(tmp_path: Path, strict: None) 
         gw = build_gateway(_cfg(tmp_path), _deps(tmp_path))
         app = build_app(gw)
 
-        async def cycle() -> int:
+        async def cycle(app: Any) -> int:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
@@ -105,7 +105,7 @@ def test_start_serve_stop_closes_every_connection(tmp_path: Path, strict: None) 
                     r = await client.post("/system/functions", json={"service": "fn", "image": "i"})
                     return r.status_code
 
-        assert asyncio.run(cycle()) == 401
+        assert asyncio.run(cycle(app)) == 401
         with pytest.raises(sqlite3.ProgrammingError):
             gw.backend._db.execute("SELECT 1")  # the registry's one connection is closed
         with pytest.raises(sqlite3.ProgrammingError):
