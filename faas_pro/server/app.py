@@ -315,7 +315,7 @@ class Dispatcher:
             try:
                 response = await self._run(route, call)
             except Unauthenticated as e:
-                why = f" ({e.reason})"
+                why = e.reason
                 if e.oversized:  # RFC 6750 3.1: a malformed request is invalid_request, 400
                     response = _text(
                         400, f"Bad Request: {e.reason}", {"WWW-Authenticate": 'Bearer error="invalid_request"'}
@@ -339,7 +339,9 @@ class Dispatcher:
                 gw.log(f"backend error: {e.reason}")
                 response = _text(e.status, e.reason)
         sub = show(call.claims.get("sub")) if call.claims else "-"
-        gw.log(f"{method} {show(path, 200)} {response.status_code} {sub}{why}")
+        if why:
+            gw.log(f"{method} {show(path, 200)} refused: {why}")
+        gw.log(f"{method} {show(path, 200)} {response.status_code} {sub}")
         if route is not None and not route.public:
             self._audit(call, "GET" if method == "HEAD" else method, path, response.status_code)
         return response
