@@ -440,14 +440,23 @@ class UpstreamBackend:
         basic = base64.b64encode(f"{user}:{password}".encode()).decode()
         # what an upstream (or a proxy before it) might echo back; never passed on to the caller
         self._hidden = tuple(s.encode() for s in (basic, password) if len(s) >= 4)
+        import socket
+
         common: dict[str, Any] = {"base_url": self.url, "follow_redirects": False, "trust_env": False}
+        # httpcore writes headers and body separately: without TCP_NODELAY every request with a body
+        # waits for the upstream's delayed ACK (~40 ms)
+        nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         self._client = httpx.AsyncClient(
-            auth=(user, password), timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), **common
+            auth=(user, password),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=httpx.AsyncHTTPTransport(socket_options=nodelay),
+            **common,
         )
         # invocations never carry the upstream's credentials (the function would see them)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
         self._invoker = httpx.AsyncClient(
             timeout=httpx.Timeout(invoke_timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
+            transport=httpx.AsyncHTTPTransport(socket_options=nodelay, limits=limits),
             **common,
         )
         self._protected: dict[tuple[str, str], tuple[bool, float]] = {}

@@ -40,6 +40,7 @@ def serve(creds: str) -> None:
 
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK waits
 
         def log_message(self, *a: Any) -> None:
             pass
