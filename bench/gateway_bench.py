@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--functions", type=int, default=20)
     ap.add_argument("--invocations", type=int, default=2000)
+    ap.add_argument("--only-invocations", action="store_true", help="run (c) only")
     opts = ap.parse_args()
     import httpx
 
@@ -131,7 +132,7 @@ def main() -> None:
         print(f"python {sys.version.split()[0]}, {opts.reps} reps, {opts.requests} requests each, medians")
         results: dict[str, list[float]] = {}
         errors = 0
-        for conc in (1, 32):
+        for conc in () if opts.only_invocations else (1, 32):
             for rep in range(opts.reps + 1):  # the first round warms up and is not counted
                 runs = [
                     (f"exchange c={conc}", on.url, _post_form("/oauth/token", exchange_form), opts.requests // 3),
@@ -145,9 +146,9 @@ def main() -> None:
                     errors += errs
                     if rep:
                         results.setdefault(name, []).append(rate)
-        for name, rates in results.items():
+        for name, rates in results.items() if not opts.only_invocations else ():
             print(f"{name:32s} {statistics.median(rates):8.0f} req/s   (min {min(rates):.0f}, max {max(rates):.0f})")
-        for conc in (1, 32):
+        for conc in () if opts.only_invocations else (1, 32):
             a = statistics.median(results[f"functions authz c={conc}"])
             b = statistics.median(results[f"functions no-authz c={conc}"])
             print(

@@ -116,6 +116,7 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
     from faas_pro.tokens import jwks_lookup
     from faas_pro.urls import normalise_gateway
 
+    _negative_import_cache("sniffio")
     log = _logger(deps.stderr)
     issuer_url = normalise_gateway(cfg.issuer_url)
     if issuer_url != cfg.issuer_url.rstrip("/"):
@@ -191,6 +192,17 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
         )
         undo.pop_all()
     return gw
+
+
+def _negative_import_cache(name: str) -> None:
+    """Remember that an optional module is absent. httpcore tries ``import sniffio`` on every
+    request and, without it installed, pays a full (failing) module search each time: about a
+    fifth of an invocation's cost. A ``None`` entry in ``sys.modules`` makes that import fail at once."""
+    import importlib.util
+    import sys
+
+    if name not in sys.modules and importlib.util.find_spec(name) is None:
+        sys.modules[name] = None  # type: ignore[assignment]
 
 
 def _close_async(close: Any) -> None:
