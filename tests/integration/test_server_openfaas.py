@@ -250,3 +250,44 @@ def test_an_oversized_invocation_body_is_413_and_nothing_is_forwarded(env: Env) 
     assert r.status_code == 413 and "larger than" in r.text
     if env.up:
         assert [c for c in env.up.calls() if c["path"].startswith("/function/")] == []
+
+
+def test_an_upstream_that_is_down_or_slow_is_502_or_504_and_the_gateway_keeps_serving(
+    tmp_path: Path, gateway_key: Path
+) -> None:
+    import socket
+
+    idp = FakeIssuer()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{s.getsockname()[1]}"
+    objects = issuer_yaml("fake", idp.iss, ["fake-aud"]) + policy_yaml("admin", ["*"], ["*"])
+    objects += role_yaml("admin", ["admin"], principal=["robot-1"])
+    (tmp_path / "auth").write_text(CREDS + "\n")
+    (tmp_path / "down").mkdir()
+    (tmp_path / "slow").mkdir()
+    try:
+        with start_gateway(
+            tmp_path / "down",
+            objects,
+            "--upstream",
+            down,
+            "--upstream-auth-file",
+            str(tmp_path / "auth"),
+            key=gateway_key,
+        ) as gw:
+            token = exchange(gw.url, idp.mint()).json()["access_token"]
+            r = httpx.get(gw.url + "/system/functions", headers=bearer(token))
+            assert r.status_code == 502 and "cannot reach the upstream gateway" in r.text
+            r = httpx.post(gw.url + "/function/open", content=b"x")
+            assert r.status_code == 502 and "cannot reach" in r.text
+            assert httpx.get(gw.url + "/healthz").status_code == 200
+        with Upstream(CREDS) as up:
+            extra = ("--upstream", up.url, "--upstream-auth-file", str(tmp_path / "auth"), "--invoke-timeout", "0.5")
+            with start_gateway(tmp_path / "slow", objects, *extra, key=gateway_key) as gw:
+                r = httpx.post(gw.url + "/function/slow-fn", content=b"x", timeout=10)
+                assert r.status_code == 504 and "in time" in r.text
+                assert httpx.get(gw.url + "/healthz").status_code == 200
+                assert "Traceback" not in gw.stderr()
+    finally:
+        idp.close()

@@ -3,7 +3,8 @@
 It keeps namespaces, functions and secrets in memory, answers the OpenFaaS REST API with the
 faas-provider shapes (basic auth required on ``/system/*``), streams logs (``follow=true`` keeps
 the stream open, one line every 50 ms), and echoes invocations (``/function/…`` answers with the
-request's body and ``X-Echo-*`` headers; ``/async-function/…`` answers 202 with ``X-Call-Id``).
+request's body and ``X-Echo-*`` headers; ``/async-function/…`` answers 202 with ``X-Call-Id``;
+a function whose name starts with ``slow`` takes 2 s).
 Every request it receives is recorded, raw: method, path, query, headers and body (base64). A
 stand-in by necessity (no OpenFaaS here), and a real HTTP server in another process.
 
@@ -204,6 +205,8 @@ def serve(creds: str) -> None:
                 self.wfile.write(b"0\r\n\r\n")
 
         def _invoke(self, path: str, query: str, body: bytes) -> None:
+            if path.startswith("/function/slow"):
+                time.sleep(2.0)  # longer than the gateway's --invoke-timeout in the tests
             if path.startswith("/async-function/"):
                 return self._send(202, b"", {"X-Call-Id": str(uuid.uuid4())})
             headers = {"X-Echo-Method": self.command, "X-Echo-Path": path, "X-Echo-Query": query}
@@ -245,6 +248,12 @@ class Upstream:
         import httpx
 
         httpx.delete(self.url + "/__calls")
+
+    def __enter__(self) -> Upstream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self.proc.terminate()
