@@ -147,7 +147,7 @@ class Call:
     request: Request
     params: dict[str, str]
     query: dict[str, str]
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] = field(default_factory=dict)  # the canonical body ({} for a route without one)
     claims: dict[str, Any] | None = None
     namespace: str = DEFAULT_NAMESPACE
     name: str | None = None
@@ -182,19 +182,17 @@ def ns_from_path(call: Call) -> Target:
 
 
 def ns_from_body_name(call: Call) -> Target:
-    assert call.body is not None  # the route declares a body: the wrapper parsed it
     return schema.name(call.body.get("name"), "name"), None
 
 
 def fn_from_path(call: Call) -> Target:
     name = schema.name(call.params["name"], "function name")
-    ns = schema.resolve_namespace(call.body.get("namespace") if call.body else None, call.query.get("namespace"))
+    ns = schema.resolve_namespace(call.body.get("namespace"), call.query.get("namespace"))
     return ns, name
 
 
 def fn_from_body(key: str) -> Callable[[Call], Target]:
     def find(call: Call) -> Target:
-        assert call.body is not None
         ns = schema.resolve_namespace(call.body.get("namespace"), call.query.get("namespace"))
         return ns, schema.name(call.body.get(key), key)
 
@@ -363,33 +361,30 @@ class Dispatcher:
             gw.deliverer.notify()
 
     async def _run(self, route: Route, call: Call) -> Response:
+        """Authenticate, parse, resolve, decide; only then the handler. The action is recorded
+        (for the audit event) before the decision, so refusals are audited with it too."""
         gw = self.gw
         request = call.request
-        if route.public:
+        action, resource = route.action, route.resource
+        if route.public or action is None or resource is None:  # Route allows None only when public
             return await route.handler(call)  # type: ignore[no-any-return]
-        assert route.action is not None and route.resource is not None  # Route guarantees both
         call.query = _query(request)
         authorization = request.headers.get("authorization")
+        claims: dict[str, Any] | None = None
         if route.auth == "api":
-            call.claims = gw.authn.api_claims(authorization)
+            claims = call.claims = gw.authn.api_claims(authorization)
         if route.body is not None:
-            raw = await read_body(request, MAX_API_BODY)
-            call.body = schema.parse(raw, route.body, route.required)
-        call.namespace, call.name = route.resource(call)
-        claims = call.claims
-        if route.auth == "invoke":
-            call.actions.append(route.action)
+            call.body = schema.parse(await read_body(request, MAX_API_BODY), route.body, route.required)
+        call.namespace, call.name = resource(call)
+        call.actions.append(action)
+        if claims is None:  # an invocation: a token only for a protected function, as in OpenFaaS
             if not (gw.invoke_auth_all or await gw.backend.protected(call.namespace, call.name or "")):
-                return await route.handler(call)  # type: ignore[no-any-return]  # unprotected: no token, as OpenFaaS
+                return await route.handler(call)  # type: ignore[no-any-return]
             claims = call.claims = gw.authn.function_claims(authorization, call.namespace, call.name or "")
-        assert claims is not None
-        if route.filtered:
-            call.actions.append(route.action)
-            call.allowed = lambda a, n, f: gw.authz.allowed(claims, a, n, f)
-            return await route.handler(call)  # type: ignore[no-any-return]
-        if route.auth != "invoke":
-            call.actions.append(route.action)
-        if not gw.authz.allowed(claims, route.action, call.namespace, call.name):
+        if route.filtered:  # decided per item by the handler (Namespace:List)
+            decided = claims
+            call.allowed = lambda a, n, f: gw.authz.allowed(decided, a, n, f)
+        elif not gw.authz.allowed(claims, action, call.namespace, call.name):
             raise Forbidden
         return await route.handler(call)  # type: ignore[no-any-return]
 
@@ -454,14 +449,12 @@ def table(gw: Gateway) -> list[Route]:
         return JSONResponse(sorted(n for n in names if call.allowed("Namespace:List", n, None)))
 
     async def create_namespace(call: Call) -> Response:
-        assert call.body is not None
         return _reply(await backend.create_namespace(call.body))
 
     async def get_namespace(call: Call) -> Response:
         return _reply(await backend.get_namespace(call.namespace))
 
     async def update_namespace(call: Call) -> Response:
-        assert call.body is not None
         if call.body.get("name", call.namespace) != call.namespace:
             raise Invalid("the name in the body is not the namespace in the path")
         return _reply(await backend.update_namespace(call.namespace, {**call.body, "name": call.namespace}))
@@ -480,7 +473,6 @@ def table(gw: Gateway) -> list[Route]:
 
     def deploy(update: bool) -> Callable[[Call], Any]:
         async def handler(call: Call) -> Response:
-            assert call.body is not None
             body = {**call.body, "namespace": call.namespace}  # what is executed is what was authorised
             return _reply(await backend.deploy(body, call.namespace, update=update))
 
@@ -490,7 +482,6 @@ def table(gw: Gateway) -> list[Route]:
         return _reply(await backend.delete_function(call.namespace, call.name or ""))
 
     async def scale(call: Call) -> Response:
-        assert call.body is not None
         if call.body.get("serviceName", call.name) != call.name:
             raise Invalid("serviceName in the body is not the function in the path")
         return _reply(await backend.scale(call.namespace, call.name or "", int(call.body["replicas"])))
@@ -502,7 +493,6 @@ def table(gw: Gateway) -> list[Route]:
 
     def write_secret(update: bool) -> Callable[[Call], Any]:
         async def handler(call: Call) -> Response:
-            assert call.body is not None
             if "value" not in call.body and "rawValue" not in call.body:
                 raise Invalid("value or rawValue is required")
             body = {**call.body, "namespace": call.namespace}

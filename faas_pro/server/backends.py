@@ -453,12 +453,9 @@ class UpstreamBackend:
             **common,
         )
         # invocations never carry the upstream's credentials (the function would see them)
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
-        self._invoker = httpx.AsyncClient(
-            timeout=httpx.Timeout(invoke_timeout, connect=10.0),
-            transport=httpx.AsyncHTTPTransport(socket_options=nodelay, limits=limits),
-            **common,
-        )
+        from faas_pro.server.forward import Forwarder
+
+        self._forwarder = Forwarder(self.url, timeout=invoke_timeout)
         self._protected: dict[tuple[str, str], tuple[bool, float]] = {}
 
     async def _call(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None) -> Reply:
@@ -591,15 +588,19 @@ class UpstreamBackend:
     async def invoke(self, call: Forward) -> Streamed:
         from urllib.parse import quote
 
-        url = self.url + quote(call.path, safe="/%:@!$&'()*+,;=-._~")
-        if call.query:
-            url += "?" + call.query.decode("latin-1")
-        request = self._invoker.build_request(call.method, url, headers=call.headers, content=call.body)
-        return await self._stream(self._invoker, request)
+        length: int | None = None
+        headers = []
+        for k, v in call.headers:
+            if k.lower() == "content-length":
+                length = int(v)
+            else:
+                headers.append((k, v))
+        path = quote(call.path, safe="/%:@!$&'()*+,;=-._~")
+        return await self._forwarder.request(call.method, path, call.query, headers, call.body, length)
 
     async def info(self) -> Reply:
         return await self._call("GET", "/system/info")
 
     async def close(self) -> None:
         await self._client.aclose()
-        await self._invoker.aclose()
+        await self._forwarder.aclose()
