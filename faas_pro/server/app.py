@@ -555,7 +555,7 @@ def table(gw: Gateway) -> list[Route]:
                     headers.append(("Content-Length", declared))
                 body = _limited(request, limit)
             path = f"/{prefix}/{call.name}.{call.namespace}" + rest.decode("latin-1")
-            forward = Forward(request.method, path, request.url.query.encode("latin-1"), headers, body)
+            forward = Forward(request.method, path, request.scope.get("query_string", b""), headers, body)
             try:
                 return _streamed(await backend.invoke(forward))
             except _BodyTooLarge:
