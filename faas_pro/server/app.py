@@ -269,22 +269,38 @@ def _reply(r: Reply) -> Response:
     return JSONResponse(r.body, r.status)
 
 
-def _streamed(s: Streamed, drop: frozenset[str] = HOP_BY_HOP - {"content-length"}) -> Response:
+SMALL_ANSWER = 64 * 1024
+
+
+def _headers(s: Streamed) -> list[tuple[bytes, bytes]]:
+    """The upstream's answer headers, without hop-by-hop ones (Content-Length kept)."""
+    drop = HOP_BY_HOP - {"content-length"}
+    return [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in s.headers
+        if k.lower() not in drop and k.lower() not in ("date", "server")
+    ]
+
+
+async def _answer(s: Streamed) -> Response:
+    """A small answer of known length is passed on in one piece (no streaming machinery per
+    request); anything else is streamed as it arrives."""
     from starlette.background import BackgroundTask
+    from starlette.responses import Response as StarletteResponse
     from starlette.responses import StreamingResponse
 
-    headers = {}
-    for k, v in s.headers:
-        lk = k.lower()
-        if lk not in drop and lk not in ("date", "server"):
-            headers[k] = v  # a repeated header keeps its last value (set-cookie aside, rare here)
-    response = StreamingResponse(s.chunks, s.status, background=BackgroundTask(s.close))
-    for k, v in s.headers:
-        if k.lower() == "set-cookie":
-            response.raw_headers.append((b"set-cookie", v.encode("latin-1")))
-    for k, v in headers.items():
-        if k.lower() != "set-cookie":
-            response.raw_headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+    length = next((v for k, v in s.headers if k.lower() == "content-length"), None)
+    if length is not None and length.isdigit() and int(length) <= SMALL_ANSWER:
+        body = bytearray()
+        try:
+            async for chunk in s.chunks:
+                body += chunk
+        finally:
+            await s.close()
+        response: Response = StarletteResponse(bytes(body), s.status)
+    else:
+        response = StreamingResponse(s.chunks, s.status, background=BackgroundTask(s.close))
+    response.raw_headers = _headers(s)
     return response
 
 
@@ -519,7 +535,7 @@ def table(gw: Gateway) -> list[Route]:
                 raise Invalid(f"{key} has characters that are not allowed")
             q[key] = v
         follow = q.get("follow") in ("true", "1")
-        return _streamed(await backend.logs(q, follow))
+        return await _answer(await backend.logs(q, follow))
 
     async def info(call: Call) -> Response:
         return _reply(await backend.info())
@@ -557,7 +573,7 @@ def table(gw: Gateway) -> list[Route]:
             path = f"/{prefix}/{call.name}.{call.namespace}" + rest.decode("latin-1")
             forward = Forward(request.method, path, request.scope.get("query_string", b""), headers, body)
             try:
-                return _streamed(await backend.invoke(forward))
+                return await _answer(await backend.invoke(forward))
             except _BodyTooLarge:
                 raise TooLarge from None
 
