@@ -356,7 +356,9 @@ class Dispatcher:
         if why:
             gw.log(f"{method} {show(path, 200)} refused: {why}")
         gw.log(f"{method} {show(path, 200)} {response.status_code} {sub}")
-        if route is not None and not route.public:
+        # audited: every API call, and the invocations that were decided (protected functions);
+        # an unprotected function's invocations decide nothing and are not audit events
+        if route is not None and not route.public and (route.auth != "invoke" or call.actions):
             self._audit(call, "GET" if method == "HEAD" else method, path, response.status_code)
         return response
 
@@ -392,11 +394,13 @@ class Dispatcher:
         if route.body is not None:
             call.body = schema.parse(await read_body(request, MAX_API_BODY), route.body, route.required)
         call.namespace, call.name = resource(call)
-        call.actions.append(action)
         if claims is None:  # an invocation: a token only for a protected function, as in OpenFaaS
             if not (gw.invoke_auth_all or await gw.backend.protected(call.namespace, call.name or "")):
-                return await route.handler(call)  # type: ignore[no-any-return]
+                return await route.handler(call)  # type: ignore[no-any-return]  # nothing decided
+            call.actions.append(action)
             claims = call.claims = gw.authn.function_claims(authorization, call.namespace, call.name or "")
+        else:
+            call.actions.append(action)
         if route.filtered:  # decided per item by the handler (Namespace:List)
             decided = claims
             call.allowed = lambda a, n, f: gw.authz.allowed(decided, a, n, f)
