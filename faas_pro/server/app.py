@@ -219,7 +219,7 @@ def fn_from_invoke_path(call: Call) -> Target:
 # ---------------------------------------------------------------------- the application
 
 
-def build_app(gw: Gateway) -> Starlette:
+def build_app(gw: Gateway) -> GatewayApp:
     from starlette.applications import Starlette
     from starlette.routing import Route as StarletteRoute
 
@@ -247,7 +247,23 @@ def build_app(gw: Gateway) -> Starlette:
     # every method and path reaches the dispatcher (a raw ASGI app), which answers 404/405 itself
     app = Starlette(routes=[StarletteRoute("/{path:path}", _Asgi(dispatcher))], lifespan=lifespan)
     app.router.redirect_slashes = False
-    return app
+    return GatewayApp(app, _Asgi(dispatcher))
+
+
+class GatewayApp:
+    """The ASGI app: HTTP requests go straight to the dispatcher (which answers every path and
+    method itself, errors included); the lifespan is Starlette's (``router.lifespan_context``)."""
+
+    def __init__(self, starlette: Starlette, http: _Asgi) -> None:
+        self._starlette = starlette
+        self._http = http
+        self.router = starlette.router
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:
+            await self._starlette(scope, receive, send)
 
 
 def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -352,6 +368,9 @@ class Dispatcher:
             except BackendError as e:
                 gw.log(f"backend error: {e.reason}")
                 response = _text(e.status, e.reason)
+            except Exception as e:  # a bug: one line in the log, a plain 500 for the caller
+                gw.log(f"internal error: {type(e).__name__}: {show(str(e), 200)}")
+                response = _text(500, "Internal Server Error")
         sub = show(call.claims.get("sub")) if call.claims else "-"
         if why:
             gw.log(f"{method} {show(path, 200)} refused: {why}")
