@@ -1,6 +1,6 @@
 """Audit events: a bounded, durable SQLite outbox, then background delivery to the webhook.
 
-Recording (SECURITY rules 10 and 12; docs/webhooks.md):
+Recording (docs/security.md rules 10 and 12; docs/webhooks.md):
 
 - ``make_event`` copies only bounded values (claims cut to ``MAX_CLAIM`` characters, the path to
   ``MAX_PATH``), so an event is at most a few kilobytes whatever the token carried.

@@ -120,7 +120,7 @@ def _str_list(payload: dict[str, Any], key: str) -> list[str] | None:
 
 
 def function_status(payload: dict[str, Any], namespace: str, created_at: str) -> dict[str, Any]:
-    """A FunctionStatus (DESIGN §3) from a faas-cli deploy payload; ValueError names a bad field."""
+    """A FunctionStatus (docs/server.md) from a faas-cli deploy payload; ValueError names a bad field."""
     image = payload.get("image")
     if not isinstance(image, str) or not image.strip():
         raise ValueError("image is required")

@@ -1,4 +1,4 @@
-"""Who is calling: the gateway API accepts only tokens signed with OUR key (DESIGN §3, SECURITY 3).
+"""Who is calling: the gateway API accepts only tokens signed with OUR key (docs/server.md; docs/security.md rule 3).
 
 ``Authenticator.claims(authorization_header)`` returns the verified claims or raises
 ``Unauthenticated``. Verified tokens are remembered (by SHA-256 of the token, bounded LRU) until

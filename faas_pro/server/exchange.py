@@ -1,4 +1,4 @@
-"""RFC 8693 token exchange: an IdP token in, an ES256 OpenFaaS token out (DESIGN §3).
+"""RFC 8693 token exchange: an IdP token in, an ES256 OpenFaaS token out (docs/server.md).
 
 Every refusal is an ``ExchangeError`` that becomes a 400 with a description meant for the
 operator. Descriptions and logs carry claim values only truncated and ``repr``-quoted, never the
