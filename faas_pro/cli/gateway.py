@@ -117,13 +117,25 @@ def logout(
     gateway: str | None = _GW,
     all_: bool = typer.Option(False, "--all", help="Log out of every gateway faas-pro knows."),
     forget: bool = typer.Option(False, "--forget", help="Also forget the saved login settings."),
+    no_revoke: bool = typer.Option(
+        False, "--no-revoke", help="Do not revoke the identity provider's refresh token (RFC 7009)."
+    ),
+    ca_file: str | None = typer.Option(None, "--ca-file", help="CA bundle to verify the identity provider's TLS."),
 ) -> None:
-    """Remove the saved tokens (settings are kept unless --forget)."""
-    from faas_pro.usecases import gateway_cmds as uc
+    """Remove the saved tokens, revoke the IdP refresh token and remove faas-pro's entry from
+    faas-cli's config.yml (settings are kept unless --forget)."""
+    from faas_pro.usecases import logout as uc
 
     deps = deps_of(ctx)
-    for gw, had in uc.logout(deps, uc.LogoutInput(_gateway(ctx, gateway), all=all_, forget=forget)):
-        deps.warn(f"Logged out of {gw}" if had else f"No token saved for {gw}")
+    inp = uc.LogoutInput(_gateway(ctx, gateway), all=all_, forget=forget, revoke=not no_revoke, ca_file=ca_file)
+    for res in uc.logout(deps, inp):
+        for w in res.warnings:
+            deps.warn(w)
+        if res.revoked:
+            deps.warn(f"Revoked the identity provider's refresh token for {res.gateway}")
+        if res.faas_cli_config:
+            deps.warn(f"Removed the token for {res.gateway} from faas-cli's config {res.faas_cli_config}")
+        deps.warn(f"Logged out of {res.gateway}" if res.had_token else f"No token saved for {res.gateway}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""Use cases behind ``namespaces``, ``list``, ``token``, ``status`` and ``logout``.
+"""Use cases behind ``namespaces``, ``list``, ``token`` and ``status`` (``logout``: usecases/logout.py).
 
 Token choice: ``-k/--token`` → ``FAAS_PRO_TOKEN`` → the saved ``openfaas_token`` for the gateway
 (the saved entry's format: faas_pro/storage/entry.py).
@@ -176,25 +176,3 @@ def render_status(st: Status) -> str:
         rows.append(("Token", "none saved"))
     rows.append(("Store", st.store))
     return "".join(f"{k + ':':<10}{v}\n" for k, v in rows)
-
-
-@dataclass(frozen=True)
-class LogoutInput:
-    gateway: str
-    all: bool = False
-    forget: bool = False
-
-
-def logout(deps: Deps, inp: LogoutInput) -> list[tuple[str, bool]]:
-    """Remove saved tokens (and with ``forget`` the settings); returns (gateway, had a token)."""
-    settings = deps.settings()
-    targets = [inp.gateway]
-    if inp.all:
-        targets = sorted(set(settings.gateways()) | set(deps.secrets().gateways()) | {inp.gateway})
-    done: list[tuple[str, bool]] = []
-    for gw in targets:
-        had = deps.secrets().delete(gw)
-        if inp.forget:
-            settings.remove(gw)
-        done.append((gw, had))
-    return done
