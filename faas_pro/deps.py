@@ -114,6 +114,7 @@ class Deps:
         anchors instead, so that any https connection made through it fails closed, never open.
         """
         plain = bool(only_url and only_url.lower().startswith("http://") and verify and not ca_file)
+        plain = plain and not self._proxied()  # a proxy may be reached over https: keep the trust store
         key = (ca_file, verify, timeout, plain)
         if self._http is not None and self._http_key == key:
             return self._http
@@ -122,10 +123,13 @@ class Deps:
         if self._http is not None:
             self._http.close()
         self._http = build_http_client(
-            ca_file=ca_file, verify=verify, timeout=timeout, plain=plain, transport=self.transport
+            ca_file=ca_file, verify=verify, timeout=timeout, plain=plain, transport=self.transport, env=self.env
         )
         self._http_key = key
         return self._http
+
+    def _proxied(self) -> bool:
+        return any(self.env.get(v) or self.env.get(v.lower()) for v in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"))
 
     def settings(self) -> SettingsStore:
         """Per-gateway login settings under ``config_dir`` (created on first use)."""
