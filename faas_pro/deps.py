@@ -128,6 +128,14 @@ class Deps:
         self._http_key = key
         return self._http
 
+    def gateway(self, flag: str | None) -> str:
+        """The gateway of this command, normalised: ``-g`` → ``OPENFAAS_URL`` → the default set by
+        ``faas-pro use`` → ``http://127.0.0.1:8080`` (the settings are read only when needed)."""
+        from faas_pro.urls import DEFAULT_GATEWAY, normalise_gateway
+
+        chosen = flag or self.env.get("OPENFAAS_URL") or self.settings().default_gateway() or DEFAULT_GATEWAY
+        return normalise_gateway(chosen)
+
     def _proxied(self) -> bool:
         return any(self.env.get(v) or self.env.get(v.lower()) for v in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"))
 

@@ -1,4 +1,4 @@
-"""Daily gateway commands: namespaces, list (ls), token, status, logout.
+"""Daily gateway commands: namespaces, list (ls), token, status, logout, use.
 
 Flags become an Input for a use case in ``faas_pro.usecases.gateway_cmds``; rendering follows
 faas-cli (``faas_pro.formats``). Data goes to stdout, everything else to stderr.
@@ -21,9 +21,7 @@ _NOVERIFY = typer.Option(False, "--tls-no-verify", help="Do not verify TLS (dang
 
 
 def _gateway(ctx: typer.Context, flag: str | None) -> str:
-    from faas_pro.urls import resolve_gateway
-
-    return resolve_gateway(flag, deps_of(ctx).env)
+    return deps_of(ctx).gateway(flag)
 
 
 def namespaces(
@@ -92,6 +90,7 @@ def status(
     ctx: typer.Context,
     gateway: str | None = _GW,
     as_json: bool = typer.Option(False, "--json", help="Print a versioned JSON object."),
+    all_: bool = typer.Option(False, "--all", help="One line for every saved gateway (* marks the default)."),
 ) -> None:
     """Show who you are logged in as, with which policies, until when, and where the token is kept."""
     import json
@@ -100,6 +99,17 @@ def status(
     from faas_pro.usecases import gateway_cmds as uc
 
     deps = deps_of(ctx)
+    if all_:
+        everything = uc.status_all(deps)
+        for line in everything.problems:
+            deps.warn(f"WARNING: {line}")
+        if as_json:
+            deps.stdout.write(json.dumps(everything.to_json(), indent=2, sort_keys=True) + "\n")
+        elif everything.gateways:
+            deps.stdout.write(uc.render_status_all(everything))
+        else:
+            deps.warn("No gateway saved yet; run faas-pro auth -g URL")
+        return
     gw = _gateway(ctx, gateway)
     st = uc.status(deps, gw)
     if as_json:
@@ -110,6 +120,44 @@ def status(
         raise AuthRequired(f"not logged in to {gw}", f"run faas-pro auth -g {gw}")
     if st.expired:
         raise AuthRequired(f"the token for {gw} has expired", f"run faas-pro auth -g {gw}")
+
+
+def use(
+    ctx: typer.Context,
+    url: str | None = typer.Argument(None, help="The gateway to use by default; omit it to print the current one."),
+    clear: bool = typer.Option(False, "--clear", help="Forget the default (back to http://127.0.0.1:8080)."),
+) -> None:
+    """Set the default gateway (-g and OPENFAAS_URL still win), or print the one in use."""
+    from faas_pro.errors import UsageError
+    from faas_pro.urls import DEFAULT_GATEWAY, normalise_gateway
+
+    deps = deps_of(ctx)
+    settings = deps.settings()
+    env_url = deps.env.get("OPENFAAS_URL")
+    if url is not None and clear:
+        raise UsageError("give either a URL or --clear, not both")
+    if clear:
+        settings.set_default_gateway(None)
+        deps.warn(f"No default gateway: commands without -g or OPENFAAS_URL use {DEFAULT_GATEWAY}")
+        return
+    if url is None:
+        saved = settings.default_gateway()
+        if env_url:
+            deps.stdout.write(normalise_gateway(env_url) + "\n")
+            deps.warn("(from OPENFAAS_URL, which wins over the default set by faas-pro use)")
+        elif saved:
+            deps.stdout.write(saved + "\n")
+        else:
+            deps.stdout.write(DEFAULT_GATEWAY + "\n")
+            deps.warn("(the built-in default: no gateway set with faas-pro use)")
+        return
+    gw = normalise_gateway(url)
+    settings.set_default_gateway(gw)
+    deps.warn(f"Default gateway: {gw}")
+    if env_url and normalise_gateway(env_url) != gw:
+        deps.warn(f"WARNING: OPENFAAS_URL={normalise_gateway(env_url)} is set and wins over it")
+    if settings.get(gw) is None and deps.secrets().get(gw) is None:
+        deps.warn(f"No login is saved for it yet: run faas-pro auth -g {gw}")
 
 
 def logout(
@@ -146,3 +194,4 @@ def register(app: typer.Typer) -> None:
     app.command("token")(token)
     app.command("status")(status)
     app.command("logout")(logout)
+    app.command("use")(use)

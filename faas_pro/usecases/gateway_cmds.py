@@ -176,3 +176,52 @@ def render_status(st: Status) -> str:
         rows.append(("Token", "none saved"))
     rows.append(("Store", st.store))
     return "".join(f"{k + ':':<10}{v}\n" for k, v in rows)
+
+
+STATUS_ALL_VERSION = 1
+
+
+@dataclass
+class StatusAll:
+    default_gateway: str | None
+    gateways: list[Status]
+    problems: list[str] = field(default_factory=list)  # gateways whose entry could not be read
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [{k: v for k, v in st.to_json().items() if k != "version"} for st in self.gateways]
+        return {"version": STATUS_ALL_VERSION, "default_gateway": self.default_gateway, "gateways": rows}
+
+
+def status_all(deps: Deps) -> StatusAll:
+    """Every gateway the settings or a token store knows (claims UNVERIFIED, as in ``status``)."""
+    from faas_pro.errors import FaasProError
+
+    settings = deps.settings()
+    names = sorted(set(settings.gateways()) | set(deps.secrets().gateways()))
+    out = StatusAll(settings.default_gateway(), [])
+    for gw in names:
+        try:
+            out.gateways.append(status(deps, gw))
+        except FaasProError as e:
+            out.problems.append(e.line())
+    return out
+
+
+def render_status_all(all_: StatusAll) -> str:
+    """One line per gateway (``*`` marks the default): identity, issuer, expiry, store."""
+    head = ("", "GATEWAY", "IDENTITY", "ISSUER", "EXPIRES", "STORE")
+    rows = [head]
+    for st in all_.gateways:
+        if not st.logged_in:
+            ident, expires = "(not logged in)", "-"
+        else:
+            ident = st.subject or "(unknown)"
+            expires = (
+                f"{st.expires_at} ({'expired' if st.expired else _duration(st.expires_in or 0)})"
+                if (st.expires_at)
+                else "(unknown)"
+            )
+        issuer = st.issuer or st.idp_issuer or "-"
+        rows.append(("*" if st.gateway == all_.default_gateway else "", st.gateway, ident, issuer, expires, st.store))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in rows)

@@ -33,9 +33,8 @@ def federated(inp: LoginInput, deps: Deps, progress: Progress) -> LoginOutput:
         read_subject_token,
     )
     from faas_pro.storage.entry import TokenEntry
-    from faas_pro.urls import resolve_gateway
 
-    gateway = resolve_gateway(inp.gateway, deps.env)
+    gateway = deps.gateway(inp.gateway)
     flags = (("--authority", inp.authority), ("--client-id", inp.client_id), ("--grant", inp.grant))
     given = [name for name, value in flags if value is not None]
     if given:

@@ -49,9 +49,7 @@ def login(inp: LoginInput, deps: Deps) -> LoginOutput:
 
 def _plan(inp: LoginInput, deps: Deps) -> Plan:
     """The pure plan, with what it needs read first (settings) and after (the CA file, the secret)."""
-    from faas_pro.urls import resolve_gateway
-
-    gateway = resolve_gateway(inp.gateway, deps.env)
+    gateway = deps.gateway(inp.gateway)
     saved = deps.settings().get(gateway)  # a corrupt file fails here, naming its path, untouched
     plan = make_plan(inp, gateway, saved, deps.env)
     if inp.ca_file is not None and not inp.ca_file.is_file():
