@@ -92,6 +92,11 @@ def auth(
         help="Pushed authorization requests (RFC 9126): never, auto (when the IdP offers them) or always.",
         show_default=False,
     ),
+    insecure_http: bool = typer.Option(
+        False,
+        "--insecure-http",
+        help="Allow tokens over plain http to a non-loopback IdP or gateway (env FAAS_PRO_INSECURE_HTTP=1).",
+    ),
 ) -> None:
     """Log in with your identity provider, exchange the token, save it.
 
@@ -129,6 +134,7 @@ def auth(
             refresh=refresh,
             faas_cli_config=faas_cli_config,
             par=par,
+            insecure_http=insecure_http,
         ),
         deps,
     )

@@ -18,6 +18,11 @@ _TOKEN = typer.Option(
 )
 _CA = typer.Option(None, "--ca-file", help="CA bundle to verify the gateway's TLS certificate.")
 _NOVERIFY = typer.Option(False, "--tls-no-verify", help="Do not verify TLS (dangerous; prints a warning).")
+_INSECURE = typer.Option(
+    False,
+    "--insecure-http",
+    help="Allow sending the token over plain http to a non-loopback gateway (env FAAS_PRO_INSECURE_HTTP=1).",
+)
 
 
 def _gateway(ctx: typer.Context, flag: str | None) -> str:
@@ -30,13 +35,14 @@ def namespaces(
     token: str | None = _TOKEN,
     ca_file: str | None = _CA,
     tls_no_verify: bool = _NOVERIFY,
+    insecure_http: bool = _INSECURE,
 ) -> None:
     """List the namespaces you may see."""
     from faas_pro import formats
     from faas_pro.usecases import gateway_cmds as uc
 
     deps = deps_of(ctx)
-    inp = uc.ClientInput(_gateway(ctx, gateway), token, ca_file, tls_no_verify)
+    inp = uc.ClientInput(_gateway(ctx, gateway), token, ca_file, tls_no_verify, insecure_http)
     deps.stdout.write(formats.namespaces(uc.namespaces(deps, inp)))
 
 
@@ -51,6 +57,7 @@ def list_(
     token: str | None = _TOKEN,
     ca_file: str | None = _CA,
     tls_no_verify: bool = _NOVERIFY,
+    insecure_http: bool = _INSECURE,
 ) -> None:
     """List functions, as faas-cli does."""
     from faas_pro import formats
@@ -60,7 +67,9 @@ def list_(
     if sort not in formats.SORTS:
         raise UsageError(f"--sort must be one of {', '.join(formats.SORTS)}, not {sort!r}")
     deps = deps_of(ctx)
-    inp = uc.ListInput(_gateway(ctx, gateway), token, ca_file, tls_no_verify, namespace=namespace, sort=sort)
+    inp = uc.ListInput(
+        _gateway(ctx, gateway), token, ca_file, tls_no_verify, insecure_http, namespace=namespace, sort=sort
+    )
     functions: list[Any] = uc.list_functions(deps, inp)
     if as_json:
         deps.stdout.write(formats.functions_json(functions))
@@ -169,13 +178,25 @@ def logout(
         False, "--no-revoke", help="Do not revoke the identity provider's refresh token (RFC 7009)."
     ),
     ca_file: str | None = typer.Option(None, "--ca-file", help="CA bundle to verify the identity provider's TLS."),
+    insecure_http: bool = typer.Option(
+        False,
+        "--insecure-http",
+        help="Allow revoking over plain http at a non-loopback IdP (env FAAS_PRO_INSECURE_HTTP=1).",
+    ),
 ) -> None:
     """Remove the saved tokens, revoke the IdP refresh token and remove faas-pro's entry from
     faas-cli's config.yml (settings are kept unless --forget)."""
     from faas_pro.usecases import logout as uc
 
     deps = deps_of(ctx)
-    inp = uc.LogoutInput(_gateway(ctx, gateway), all=all_, forget=forget, revoke=not no_revoke, ca_file=ca_file)
+    inp = uc.LogoutInput(
+        _gateway(ctx, gateway),
+        all=all_,
+        forget=forget,
+        revoke=not no_revoke,
+        ca_file=ca_file,
+        insecure_http=insecure_http,
+    )
     for res in uc.logout(deps, inp):
         for w in res.warnings:
             deps.warn(w)

@@ -34,6 +34,9 @@ def _load(path: Path) -> dict[str, Any]:
 
     if path.is_symlink():
         raise FaasProError(f"refusing to use {path}: it is a symbolic link")
+    from faas_pro.guards import check_private_dir
+
+    check_private_dir(path.parent)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -55,8 +55,14 @@ def saved_token(deps: Deps, gateway: str) -> str:
 
 
 def choose_token(deps: Deps, gateway: str, flag: str | None) -> str:
-    given = flag or deps.env.get("FAAS_PRO_TOKEN")
-    return given.strip() if given else saved_token(deps, gateway)
+    """``-k`` → ``FAAS_PRO_TOKEN`` → the saved token; a given one must look like a JWT (guards.py)."""
+    from faas_pro.guards import require_jwt_shape
+
+    if flag is not None:
+        return require_jwt_shape(flag, "given with -k/--token")
+    if deps.env.get("FAAS_PRO_TOKEN"):
+        return require_jwt_shape(deps.env["FAAS_PRO_TOKEN"], "in FAAS_PRO_TOKEN")
+    return saved_token(deps, gateway)
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,16 @@ class ClientInput:
     token: str | None = None
     ca_file: str | None = None
     tls_no_verify: bool = False
+    insecure_http: bool = False
 
 
 def _client(deps: Deps, inp: ClientInput) -> GatewayClient:
     from faas_pro.gateway import GatewayClient
+    from faas_pro.guards import insecure_allowed, require_secure_transport
 
     token = choose_token(deps, inp.gateway, inp.token)
+    allowed = insecure_allowed(inp.insecure_http, deps.env)
+    require_secure_transport(inp.gateway, "the OpenFaaS token", allowed=allowed, warn=deps.warn)
     if inp.tls_no_verify:
         deps.warn("WARNING: TLS verification is off (--tls-no-verify): the connection can be intercepted")
     return GatewayClient(

@@ -41,6 +41,7 @@ class LogoutInput:
     forget: bool = False
     revoke: bool = True
     ca_file: str | None = None
+    insecure_http: bool = False
 
 
 @dataclass
@@ -103,9 +104,12 @@ def logout_one(deps: Deps, gateway: str, inp: LogoutInput) -> LogoutResult:
     res = LogoutResult(gateway)
     entry = _entry(deps, gateway, res)
     if inp.revoke and entry is not None and entry.idp_refresh_token and entry.idp_issuer and entry.idp_client_id:
+        from faas_pro.guards import insecure_allowed, require_secure_transport
         from faas_pro.oauth.client_credentials import SECRET_ENV
 
         try:
+            allowed = insecure_allowed(inp.insecure_http, deps.env)
+            require_secure_transport(entry.idp_issuer, "the refresh token", allowed=allowed, warn=deps.warn)
             http = deps.http(ca_file=inp.ca_file)
             if revoke_refresh_token(http, entry, deps.env.get(SECRET_ENV) or None):
                 res.revoked = True

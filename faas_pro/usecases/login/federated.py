@@ -75,6 +75,11 @@ def federated(inp: LoginInput, deps: Deps, progress: Progress) -> LoginOutput:
             env=deps.env,
             now=now,
         )
+    from faas_pro.guards import insecure_allowed, require_jwt_shape, require_secure_transport
+
+    subject = require_jwt_shape(subject, "to exchange")
+    allowed = insecure_allowed(inp.insecure_http, deps.env)
+    require_secure_transport(gateway, "the token to exchange", allowed=allowed, warn=deps.warn)
     _, upstream = tokens.decode_unverified(subject)  # UNVERIFIED, for the message only: the gateway verifies
     out = LoginOutput(
         gateway=gateway,

@@ -55,6 +55,7 @@ class LoginInput:
     refresh: bool | None = None
     faas_cli_config: bool | None = None
     par: str | None = None  # never | auto | always (RFC 9126); None = auto
+    insecure_http: bool = False  # allow credentials over plain http to a non-loopback host (guards.py)
 
     def federated(self) -> bool:
         """A token to exchange was given (``--token*``/``--ci``): the CI path, no IdP login."""
