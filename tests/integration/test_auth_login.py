@@ -135,7 +135,7 @@ def _recorded_url(tmp_path: Path, *args: str) -> str:
 
 
 def test_auth_with_only_the_gateway_repeats_the_saved_grant_and_scopes(idp: IdP, tmp_path: Path) -> None:
-    gw = "http://gw-repeat.example:8080"
+    gw = "https://gw-repeat.example:8080"  # never contacted; https: no --insecure-http needed
     first = run_cli(
         *auth_argv(idp.issuer, "-g", gw, "--grant", "implicit", "--scope", "openid", "--scope", "groups"),
         "--no-exchange",
