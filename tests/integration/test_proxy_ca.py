@@ -176,3 +176,10 @@ def test_a_ca_file_that_does_not_parse_is_named(https_gateway: FakeHTTP, tmp_pat
         f"the CA file {bad} (from {var}) cannot be read as PEM certificates; point {var} at a PEM bundle, or unset it\n"
     )
     assert len(https_gateway.requests) == before  # nothing was sent
+
+
+def test_a_remote_plain_http_gateway_goes_through_the_proxy(proxy: Proxy) -> None:
+    env = {**proxy_env(proxy.url), "FAAS_PRO_INSECURE_HTTP": "1"}
+    r = run_cli_inproc("namespaces", "-g", "http://gateway.invalid", "-k", sentinel_jwt(), env=env)
+    assert proxy.requests() == ["GET http://gateway.invalid/system/namespaces HTTP/1.1"]
+    assert r.code != EXIT_OK and "http://gateway.invalid" in r.stderr.splitlines()[-1]
