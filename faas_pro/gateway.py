@@ -1,4 +1,4 @@
-"""The OpenFaaS gateway REST client (DESIGN §3, §5): bearer token, typed errors, bounded bodies.
+"""The OpenFaaS gateway REST client (docs/server.md): bearer token, typed errors, bounded bodies.
 
 Status mapping: 401 → AuthRequired naming ``faas-pro auth -g <gw>``; 403 → PermissionDenied with
 faas-cli's exact line; connection errors and timeouts → Unreachable; anything else that is not a
@@ -38,6 +38,8 @@ def _tls_hint(e: BaseException) -> str | None:
         if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
             return "its TLS certificate is not trusted: pass --ca-file FILE with the CA that signed it"
         seen = seen.__cause__ or seen.__context__
+    if str(e).startswith("through the proxy "):  # faas_pro.http_client names the proxy it went through
+        return f"tried {e}; check the proxy, or list the host in NO_PROXY"
     return None
 
 

@@ -1,4 +1,4 @@
-"""Where tokens live (DESIGN §2, SECURITY rule 7): the OS keyring, or a 0600 file, or memory.
+"""Where tokens live (docs/storage.md; docs/security.md rule 7): the OS keyring, or a 0600 file, or memory.
 
 Selection (``FAAS_PRO_TOKEN_STORE``):
 
@@ -16,6 +16,10 @@ Selection (``FAAS_PRO_TOKEN_STORE``):
   the keyring removes the gateway's entry from the file, so a stale file entry never shadows a newer
   keyring one. ``backend_of(gateway)`` names the store that holds a gateway's entry (for `status`),
   with the same file-first rule, so naming it costs no keyring probe either.
+
+A keyring cannot list its accounts portably, so the keyring store keeps the names (never the
+values) of the gateways it holds in ``<data_dir>/keyring-gateways.json`` (0600): ``gateways()`` of
+every store lists what it holds, which ``logout --all`` and ``status --all`` rely on.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from faas_pro.storage._files import corrupt, file_lock, read_json, write_json_at
 from faas_pro.urls import normalise_gateway
 
 SERVICE = "faas-pro"
+INDEX_FILE = "keyring-gateways.json"
 CHOICES = ("keyring", "file", "memory")
 
 
@@ -132,12 +137,36 @@ def _usable(kr: Any) -> bool:
     return module not in ("keyring.backends.fail", "keyring.backends.null")
 
 
+class _GatewayIndex:
+    """The names of the gateways a keyring holds (a JSON list in a 0600 file; no secrets)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> list[str]:
+        data = read_json(self.path)
+        if data is None:
+            return []
+        if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+            raise corrupt(self.path, "keyring index")
+        return sorted(data)
+
+    def update(self, gateway: str, present: bool) -> None:
+        with file_lock(self.path):
+            names = set(self.read())
+            if (gateway in names) == present:
+                return
+            (names.add if present else names.discard)(gateway)
+            write_json_atomic(self.path, sorted(names))
+
+
 class KeyringSecretStore:
     """The OS keyring. Errors (locked, no D-Bus, denied) become one FaasProError, never a fallback."""
 
-    def __init__(self, keyring_backend: Any) -> None:
+    def __init__(self, keyring_backend: Any, data_dir: Path | None = None) -> None:
         self._kr = keyring_backend
         self.backend = f"keyring ({_backend_name(keyring_backend)})"
+        self._index = _GatewayIndex(Path(data_dir) / INDEX_FILE) if data_dir is not None else None
 
     def _fail(self, doing: str, e: BaseException) -> FaasProError:
         return FaasProError(
@@ -181,12 +210,16 @@ class KeyringSecretStore:
             self._kr.set_password(SERVICE, normalise_gateway(gateway), value)
         except Exception as e:
             raise self._fail("saving tokens", e) from None
+        if self._index is not None:
+            self._index.update(normalise_gateway(gateway), True)
 
     def delete(self, gateway: str) -> bool:
         self._require_usable("deleting tokens")
         from keyring.errors import PasswordDeleteError
 
         account = normalise_gateway(gateway)
+        if self._index is not None:
+            self._index.update(account, False)
         try:
             if self._kr.get_password(SERVICE, account) is None:
                 return False
@@ -198,7 +231,8 @@ class KeyringSecretStore:
         return True
 
     def gateways(self) -> list[str]:
-        return []  # keyring has no portable way to list accounts; logout --all uses the settings
+        """The gateways this store saved (its index: a keyring cannot list accounts portably)."""
+        return self._index.read() if self._index is not None else []
 
 
 def _probe_keyring() -> Any | None:
@@ -215,12 +249,13 @@ class AutoSecretStore:
 
     def __init__(self, data_dir: Path) -> None:
         self._file = FileSecretStore(data_dir)
+        self._data_dir = Path(data_dir)
         self._chosen: SecretStore | None = None
 
     def _resolve(self) -> SecretStore:
         if self._chosen is None:
             kr = _probe_keyring()
-            self._chosen = KeyringSecretStore(kr) if kr is not None and _usable(kr) else self._file
+            self._chosen = KeyringSecretStore(kr, self._data_dir) if kr is not None and _usable(kr) else self._file
         return self._chosen
 
     @property
@@ -257,7 +292,9 @@ class AutoSecretStore:
         return removed
 
     def gateways(self) -> list[str]:
-        return self._file.gateways() if self._file.path.exists() else []
+        """The file's gateways and the keyring index's (read without probing the keyring)."""
+        in_file = self._file.gateways() if self._file.path.exists() else []
+        return sorted(set(in_file) | set(_GatewayIndex(self._data_dir / INDEX_FILE).read()))
 
 
 def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:
@@ -275,7 +312,7 @@ def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:
             from keyring.backends import fail
 
             kr = fail.Keyring()  # type: ignore[no-untyped-call]
-        return KeyringSecretStore(kr)
+        return KeyringSecretStore(kr, data_dir)
     return AutoSecretStore(data_dir)
 
 

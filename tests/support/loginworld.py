@@ -16,7 +16,7 @@ from faas_pro.deps import Deps
 from tests.support.tokens import Signer
 
 ISSUER = "https://idp.test"
-GATEWAY = "http://gw.test:8080"
+GATEWAY = "https://gw.test:8080"  # https: a token goes to a non-loopback http host only with --insecure-http
 CLIENT = "faas-cli"
 NOW = 1_700_000_000.0
 
