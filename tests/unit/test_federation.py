@@ -3,8 +3,6 @@ GitLab's variable, and the GitHub Actions token service's failure modes (a real 
 
 from __future__ import annotations
 
-import base64
-import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -15,18 +13,15 @@ import pytest
 from faas_pro.errors import FaasProError, Unreachable, UsageError
 from faas_pro.oauth.federation import detect_ci, github_actions_token, gitlab_token, read_subject_token
 from tests.support.fakehttp import Answer, FakeHTTP, json_answer
+from tests.support.tokens import compact
 
 NOW = 1_700_000_000.0
 REQUEST_TOKEN = "gh-request-token-SENTINEL-0123456789"
 
 
-def b64(obj: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
 def jwt_of(**claims: Any) -> str:
     """An unsigned-looking JWT (the CLI only decodes it; the gateway verifies)."""
-    return f"{b64({'alg': 'RS256', 'typ': 'JWT'})}.{b64({'iss': 'https://ci.example', 'sub': 'x', **claims})}.c2ln"
+    return compact({"alg": "RS256", "typ": "JWT"}, {"iss": "https://ci.example", "sub": "x", **claims}, "c2ln")
 
 
 GOOD = jwt_of(exp=NOW + 600)
