@@ -9,36 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import CLEARED
 from tests.support.fakehttp import FakeHTTP
 from tests.support.gateway import keygen
 from tests.support.idp import IdP, start_idp
 from tests.support.inproc import CliRunner, run_inproc
 from tests.support.issuer import FakeIssuer
 
-_CLEARED = (
-    "OPENFAAS_URL",
-    "OPENFAAS_CONFIG",
-    "FAAS_PRO_TOKEN",
-    "FAAS_PRO_CLIENT_SECRET",
-    "FAAS_PRO_ID_TOKEN",
-    "BROWSER",
-    "DISPLAY",
-    "WAYLAND_DISPLAY",
-    "SSH_CONNECTION",
-    "SSH_CLIENT",
-    "SSH_TTY",
-    "CI",
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
+_CLEARED = CLEARED  # tests/e2e/conftest.py reads it (until it imports tests/support/env.py)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +24,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every user directory at tmp_path and force the file token store."""
     home = tmp_path / "home"
     home.mkdir()
-    for var in _CLEARED:
+    for var in CLEARED:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
