@@ -2,6 +2,8 @@
 
 - ``run_inproc(*args)``: faas-pro in this process, streams captured (the one place tests build
   ``Deps`` for a CLI run); fast, and what most tests want. Returns ``Captured``.
+  ``run_with_deps(deps, *args)``: the same with ``Deps`` a test built (e.g. tests/support/loginworld.py's,
+  whose HTTP goes to an ``httpx.MockTransport``).
 - ``run_cli(*args)`` / ``start_cli(*args)``: ``python -m faas_pro`` as a real subprocess, for what
   only a process shows (start-up, signals, a terminal, the exit status of the interpreter).
   Returns ``subprocess.CompletedProcess`` / ``Popen``.
@@ -18,7 +20,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from faas_pro.deps import Deps
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "faas_pro"]
@@ -37,14 +42,12 @@ class CliRunner(Protocol):
     ) -> Captured: ...
 
 
-class Captured:
-    """Result of a CLI run."""
+class Captured(NamedTuple):
+    """Result of a CLI run (unpacks as ``code, stdout, stderr``)."""
 
-    def __init__(self, code: int, stdout: str, stderr: str) -> None:
-        self.code, self.stdout, self.stderr = code, stdout, stderr
-
-    def __repr__(self) -> str:
-        return f"Captured(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+    code: int
+    stdout: str
+    stderr: str
 
 
 def run_inproc(
@@ -55,7 +58,6 @@ def run_inproc(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Captured:
     """``faas-pro ARGS`` with ``env`` over ``os.environ``, ``stdin`` as input, and the given clock/sleep."""
-    from faas_pro.__main__ import run
     from faas_pro.deps import Deps
 
     full_env = {**os.environ, **(env or {})}
@@ -70,8 +72,16 @@ def run_inproc(
         clock=clock,
         sleep=sleep,
     )
+    return run_with_deps(deps, *args)
+
+
+def run_with_deps(deps: Deps, *args: str) -> Captured:
+    """``faas-pro ARGS`` in this process with the given ``Deps`` (its stdout and stderr StringIO)."""
+    from faas_pro.__main__ import run
+
+    assert isinstance(deps.stdout, io.StringIO) and isinstance(deps.stderr, io.StringIO)
     code = run(list(args), deps)
-    return Captured(code, out.getvalue(), err.getvalue())
+    return Captured(code, deps.stdout.getvalue(), deps.stderr.getvalue())
 
 
 def run_cli(
