@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.support.tokens import compact
+
 HEAVY = ("rich", "pydantic", "jwt", "cryptography", "keyring", "authlib", "httpx", "starlette", "uvicorn", "yaml")
 
 
@@ -39,23 +41,17 @@ def test_subcommand_help_imports_nothing_heavy() -> None:
 
 
 @pytest.mark.parametrize("command", ["list", "status"])
-def test_saved_token_commands_import_no_crypto_keyring_or_rich(tmp_path, command: str) -> None:  # type: ignore[no-untyped-def]
+def test_saved_token_commands_import_no_crypto_keyring_or_rich(tmp_path, command: str) -> None:
     """`faas-pro list` runs its whole path (saved token, expiry check, HTTP call) without jwt,
     cryptography, keyring, authlib, rich or pydantic; httpx is the one heavy import it needs.
     `faas-pro status` needs none of them (not even httpx)."""
-    import base64
     import os
     import time
 
     from faas_pro.storage.secrets import FileSecretStore
 
-    def b64(obj: dict[str, object]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
     gateway = "http://127.0.0.1:9"  # nothing listens there: the run ends with exit 5 after the request
-    token = (
-        b64({"alg": "ES256", "typ": "at+jwt"}) + "." + b64({"sub": "fed:x", "exp": int(time.time()) + 3600}) + ".c2ln"
-    )
+    token = compact({"alg": "ES256", "typ": "at+jwt"}, {"sub": "fed:x", "exp": int(time.time()) + 3600}, "c2ln")
     data = tmp_path / "data"
     FileSecretStore(data).put(gateway, {"openfaas_token": token})
     code = (

@@ -102,10 +102,12 @@ def start_server(
             server.stderr_lines.append(ln)
 
     lines: queue.Queue[str] = queue.Queue()
-    server.threads = [
-        threading.Thread(target=drain, daemon=True),
-        threading.Thread(target=lambda: [lines.put(ln) for ln in out], daemon=True),
-    ]
+
+    def pump() -> None:
+        for ln in out:
+            lines.put(ln)
+
+    server.threads = [threading.Thread(target=drain, daemon=True), threading.Thread(target=pump, daemon=True)]
     for t in server.threads:
         t.start()
     try:
