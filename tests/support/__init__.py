@@ -2,8 +2,9 @@
 from another test module), so that a new test starts from one set of parts.
 
 Running the CLI
-  inproc.py       ``run_inproc`` (in this process, streams captured; the ``cli`` fixture) and
-                  ``run_cli`` / ``start_cli`` (``python -m faas_pro`` as a subprocess)
+  inproc.py       ``run_inproc`` (in this process, streams captured; the ``cli`` fixture),
+                  ``run_with_deps`` (with ``Deps`` a test built), and ``run_cli`` / ``start_cli``
+                  (``python -m faas_pro`` as a subprocess)
   authcli.py      ``auth_argv`` and the saved files of a ``faas-pro auth`` run; browser commands
 
 Tokens and keys
@@ -13,6 +14,8 @@ Tokens and keys
 
 Servers
   fakehttp.py     ``FakeHTTP``: the one fake HTTP(S) server (routes → answers, records requests)
+  rawhttp.py      raw bytes over a socket, for framings ``FakeHTTP`` cannot send
+  fakegateway.py  a gateway stand-in for the CLI's gateway commands (``gateway``/``gw`` fixtures)
   issuer.py       ``FakeIssuer`` (discovery + JWKS for keys a test owns); ``exchange``, ``bearer``
   audit.py        an audit webhook ``Receiver`` that checks signatures; ``audited_args``
   gateway.py      the real ``faas-pro serve`` as a subprocess; IAM objects as YAML
@@ -23,6 +26,9 @@ Servers
 
 Other
   hostile.py      the security tests' sentinels, ``fake_idp``, ``GatewayWorld``
+  e2e.py          the end-to-end tests' helpers (the gateway's log, the module's login)
+  env.py          the environment variables every test runs without
+  keyrings.py     ``DictKeyring``, an in-memory keyring backend
   device.py       the device flow against the real IdP, the test acting as the second device
   tls.py          a self-signed certificate; chromium*.py, http_browser.py: browsers
   wait.py         ``wait_until``
