@@ -16,8 +16,6 @@ from tests.support.idp import IdP, start_idp
 from tests.support.inproc import CliRunner, run_inproc
 from tests.support.issuer import FakeIssuer
 
-_CLEARED = CLEARED  # tests/e2e/conftest.py reads it (until it imports tests/support/env.py)
-
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
