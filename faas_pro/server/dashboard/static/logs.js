@@ -1,0 +1,46 @@
+// faas-pro dashboard: follow a function's logs. Lines are added as text nodes (never as HTML).
+(function () {
+  "use strict";
+  var pre = document.getElementById("logs");
+  var status = document.getElementById("follow-status");
+  if (!pre || !pre.getAttribute("data-follow") || !window.fetch || !window.TextDecoder) { return; }
+  var base = pre.getAttribute("data-follow").split("?")[0];
+  var url = pre.getAttribute("data-follow");
+  var empty = document.getElementById("no-logs");
+
+  function add(line) {
+    var d;
+    try { d = JSON.parse(line); } catch (e) { return; }
+    var ts = document.createElement("span");
+    ts.className = "ts";
+    ts.textContent = String(d.timestamp || "");
+    pre.appendChild(ts);
+    pre.appendChild(document.createTextNode(" " + String(d.instance || "") + " " + String(d.text || "") + "\n"));
+    if (empty) { empty.remove(); empty = null; }
+    if (d.timestamp) { url = base + "?since=" + encodeURIComponent(d.timestamp); }
+    window.scrollTo(0, document.body.scrollHeight);
+  }
+
+  function follow() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/x-ndjson" } }).then(function (r) {
+      if (!r.ok || !r.body) {
+        return r.text().then(function (t) { status.textContent = "Stopped following: " + t; });
+      }
+      var reader = r.body.getReader(), dec = new TextDecoder(), buf = "";
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { setTimeout(follow, 1000); return; }
+          buf += dec.decode(chunk.value, { stream: true });
+          var lines = buf.split("\n");
+          buf = lines.pop();
+          lines.forEach(function (l) { if (l) { add(l); } });
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () {
+      status.textContent = "Stopped following (connection lost): reload the page to follow again.";
+    });
+  }
+  follow();
+})();
