@@ -291,6 +291,17 @@ def test_forged_tampered_cookie_and_cross_site_posts_are_refused(env: Env) -> No
         weights[asset] = len(r.content)
     print(f"\npage weights (bytes, upstream mode): {weights}")
     assert all(w < 20_000 for w in weights.values())
+    # the session ended in the middle of a form: nothing done, the input is kept
+    env.up.clear()
+    r = httpx.post(env.url + path, data={**form, "body": "keep me"}, headers={"Origin": env.url})
+    assert r.status_code == 401 and "keep me" in r.text and 'id="login-again"' in r.text
+    assert env.calls("POST", "/") == []
+    # a callback that belongs to no login attempt
+    r = httpx.get(env.url + "/ui/auth/callback", params={"state": "x", "code": "y"})
+    assert r.status_code == 400 and 'id="retry"' in r.text
+    # the follow stream needs a session too
+    r = httpx.get(env.url + "/ui/ns/staging/fn/figlet/logs/stream")
+    assert r.status_code == 401 and env.calls("GET", "/system/logs") == []
 
 
 def test_bob_is_not_authorised(env: Env) -> None:
