@@ -180,6 +180,7 @@ def test_alice_sees_staging_only_invokes_scales_and_reads_logs(env: Env) -> None
     )
     assert env.all("#invoke-button") and env.all("#logs-link") and env.all("#scale-button")
     assert not env.all("#delete-link")
+    env.shot("function")
     env.up.clear()
     env.fill("#content-type", "application/json")
     d.type("#invoke-body", '{"greet": "<b>world</b>"}')
@@ -218,10 +219,12 @@ def test_alice_sees_staging_only_invokes_scales_and_reads_logs(env: Env) -> None
     d.click("#logs-link")
     d.find("#logs")
     assert "line 0" in d.text("#logs") and "pod-1" in d.text("#logs")
+    assert env.js("return document.querySelectorAll('script:not([src])').length") == 0
     deadline = time.monotonic() + 20
     while "line 8" not in d.text("#logs") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert "line 8" in d.text("#logs")  # followed: the stand-in sends a line every 50 ms
+    assert d.text("#logs").count("line 1\n") == 1  # the lines already shown are not repeated
     env.shot("logs")
     d.go(env.url + "/ui/me")  # leaving the page ends the follow stream
     asked = env.calls("GET", "/system/logs")

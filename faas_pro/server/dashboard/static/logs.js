@@ -7,10 +7,20 @@
   var base = pre.getAttribute("data-follow").split("?")[0];
   var url = pre.getAttribute("data-follow");
   var empty = document.getElementById("no-logs");
+  // "since" includes its own second: skip the lines already shown for the last timestamp
+  var lastTs = "", shown = {};
+  pre.querySelectorAll(".ts").forEach(function (el) {
+    var ts = el.textContent, rest = el.nextSibling ? el.nextSibling.textContent.replace(/\n$/, "") : "";
+    if (ts !== lastTs) { lastTs = ts; shown = {}; }
+    shown[ts + rest] = true;
+  });
 
   function add(line) {
     var d;
     try { d = JSON.parse(line); } catch (e) { return; }
+    var ts0 = String(d.timestamp || ""), rest0 = " " + String(d.instance || "") + " " + String(d.text || "");
+    if (ts0 !== lastTs) { lastTs = ts0; shown = {}; } else if (shown[ts0 + rest0]) { return; }
+    shown[ts0 + rest0] = true;
     var ts = document.createElement("span");
     ts.className = "ts";
     ts.textContent = String(d.timestamp || "");
