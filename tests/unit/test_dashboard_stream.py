@@ -124,3 +124,37 @@ def test_the_follow_stream_stops_when_the_browser_leaves() -> None:
 def test_log_line_takes_objects_only() -> None:
     assert log_line(b'{"timestamp": 1, "text": "x"}') == ("1", "", "x")
     assert log_line(b"[1]") is None and log_line(b"{") is None
+
+
+def test_a_post_carries_its_body_and_only_what_is_shown_is_read() -> None:
+    seen: dict[str, Any] = {}
+
+    async def echo(request: Request) -> Response:
+        seen["body"] = await request.body()
+        seen["length"] = request.headers.get("content-length")
+
+        async def big() -> AsyncIterator[bytes]:
+            try:
+                for _ in range(1000):  # 1 MB, far more than is shown
+                    yield b"x" * 1024
+                    await asyncio.sleep(0)
+            finally:
+                seen["closed"] = True
+
+        return StreamingResponse(big(), headers={"X-Echo": "yes"})
+
+    app = Starlette(routes=[Route("/function/f.ns", echo, methods=["POST"])])
+
+    async def main() -> tuple[int, bytes, bool, list[tuple[str, str]]]:
+        s = ApiStream(app, "http://gw.test", "/function/f.ns", b"", [(b"content-type", b"text/plain")], "POST", b"hi")
+        try:
+            status = await s.open(timeout=None)
+            raw, more = await s.read_upto(64 * 1024)
+        finally:
+            await s.close()
+        return status, raw, more, s.headers
+
+    status, raw, more, headers = asyncio.run(main())
+    assert status == 200 and len(raw) == 64 * 1024 and more is True
+    assert ("x-echo", "yes") in headers
+    assert seen["body"] == b"hi" and seen["length"] == "2" and seen["closed"] is True

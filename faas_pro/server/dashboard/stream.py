@@ -23,9 +23,19 @@ MAX_LINE = 64 * 1024
 
 
 class ApiStream:
-    """One GET to the gateway's app; ``open`` returns the status, ``next`` the body's chunks (b"" at the end)."""
+    """One request to the gateway's app; ``open`` returns the status (``headers`` are then set),
+    ``next`` the body's chunks (b"" at the end), ``close`` ends it early."""
 
-    def __init__(self, app: Any, url: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        url: str,
+        path: str,
+        query: bytes,
+        headers: list[tuple[bytes, bytes]],
+        method: str = "GET",
+        body: bytes = b"",
+    ) -> None:
         import urllib.parse as up
 
         u = up.urlsplit(url)
@@ -34,17 +44,23 @@ class ApiStream:
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.0"},  # 2.0: the app listens for http.disconnect
             "http_version": "1.1",
-            "method": "GET",
+            "method": method,
             "scheme": u.scheme,
             "path": path,
             "raw_path": path.encode(),
             "query_string": query,
             "root_path": "",
-            "headers": [(b"host", (u.netloc or "localhost").encode()), *headers],
+            "headers": [
+                (b"host", (u.netloc or "localhost").encode()),
+                *headers,
+                *([(b"content-length", str(len(body)).encode())] if method not in ("GET", "HEAD") else []),
+            ],
             "client": ("127.0.0.1", 0),
             "server": (u.hostname or "localhost", port),
         }
         self._app = app
+        self._body = body
+        self.headers: list[tuple[str, str]] = []
         self._q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(16)
         self._gone = asyncio.Event()
         self._asked = False
@@ -54,7 +70,7 @@ class ApiStream:
     async def _receive(self) -> dict[str, Any]:
         if not self._asked:
             self._asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": self._body, "more_body": False}
         await self._gone.wait()
         return {"type": "http.disconnect"}
 
@@ -65,12 +81,14 @@ class ApiStream:
             if not self._gone.is_set():
                 await self._q.put(None)
 
-    async def open(self) -> int:
+    async def open(self, timeout: float | None = OPEN_TIMEOUT) -> int:
+        """The answer's status (502 when the app ended without one); TimeoutError after ``timeout``."""
         self._task = asyncio.create_task(self._run())
-        msg = await asyncio.wait_for(self._q.get(), OPEN_TIMEOUT)
+        msg = await asyncio.wait_for(self._q.get(), timeout)
         if msg is None or msg.get("type") != "http.response.start":
             self._ended = True
             return 502
+        self.headers = [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in msg.get("headers", [])]
         return int(msg["status"])
 
     async def next(self) -> bytes:
@@ -88,13 +106,17 @@ class ApiStream:
         return b""
 
     async def read_all(self, limit: int) -> bytes:
+        return (await self.read_upto(limit))[0]
+
+    async def read_upto(self, limit: int) -> tuple[bytes, bool]:
+        """At most ``limit`` bytes of the body, and whether there was more (never read further)."""
         out = bytearray()
         while len(out) <= limit:
             chunk = await self.next()
             if not chunk:
                 break
             out += chunk
-        return bytes(out[:limit])
+        return bytes(out[:limit]), len(out) > limit
 
     async def close(self) -> None:
         self._gone.set()

@@ -405,6 +405,8 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         return page("function.html", sess=s, ns=ns, fn=fn, f=info, allowed=allowed, **extra)
 
     async def invoke(request: Request) -> Response:
+        from faas_pro.server.dashboard.stream import ApiStream
+
         s, form = await changing(request)
         ns, fn = _ns(request), _fn(request)
         body = form.get("body", "")
@@ -433,25 +435,27 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
             },
         )
         answer = _json_or_none(r)
-        headers = {"Content-Type": ctype}
+        headers = [(b"content-type", ctype.encode())]
         if r.status_code == 200 and isinstance(answer, dict) and isinstance(answer.get("access_token"), str):
-            headers["Authorization"] = "Bearer " + answer["access_token"]
+            headers.append((b"authorization", ("Bearer " + answer["access_token"]).encode()))
             auth = f"Called with a function token for {audience}, exchanged from your session on the server."
         else:
             why = answer.get("error_description") if isinstance(answer, dict) else None
             auth = f"Called without a function token (the exchange was refused: {str(why or r.status_code)[:200]})."
+        # streamed in-process: only what is shown is read, however large the answer (the gateway's
+        # --invoke-timeout bounds the wait)
+        stream = ApiStream(api, cfg.gateway_url, f"/function/{fn}.{ns}", b"", headers, "POST", body.encode())
         try:
-            resp = await api_client.post(f"/function/{fn}.{ns}", content=body.encode(), headers=headers)
-        except httpx.HTTPError as e:
-            raise _Page(
-                502, "Gateway error", f"The invocation failed ({type(e).__name__}).", "Try again.", kept=form
-            ) from None
-        raw = resp.content[:MAX_SHOWN]
+            status = await stream.open(timeout=None)
+            raw, more = await stream.read_upto(MAX_SHOWN)
+            shown = sorted((k, v) for k, v in stream.headers if k.lower() != "set-cookie")
+        finally:
+            await stream.close()
         result = {
-            "status": resp.status_code,
-            "headers": sorted((k, v) for k, v in resp.headers.items() if k.lower() != "set-cookie"),
+            "status": status,
+            "headers": shown,
             "body": raw.decode("utf-8", "replace"),
-            "truncated": len(resp.content) > MAX_SHOWN,
+            "truncated": more,
             "auth": auth,
         }
         return await function_page(request, s, result=result, form=form)

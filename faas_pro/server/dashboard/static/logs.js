@@ -7,6 +7,7 @@
   var base = pre.getAttribute("data-follow").split("?")[0];
   var url = pre.getAttribute("data-follow");
   var empty = document.getElementById("no-logs");
+  var delay = 1000, got = false;  // ask again soon after a stream that brought lines, slower after empty ones
   // "since" includes its own second: skip the lines already shown for the last timestamp
   var lastTs = "", shown = {};
   pre.querySelectorAll(".ts").forEach(function (el) {
@@ -26,6 +27,7 @@
     ts.textContent = String(d.timestamp || "");
     pre.appendChild(ts);
     pre.appendChild(document.createTextNode(" " + String(d.instance || "") + " " + String(d.text || "") + "\n"));
+    got = true;
     if (empty) { empty.remove(); empty = null; }
     if (d.timestamp) { url = base + "?since=" + encodeURIComponent(d.timestamp); }
     window.scrollTo(0, document.body.scrollHeight);
@@ -39,7 +41,12 @@
       var reader = r.body.getReader(), dec = new TextDecoder(), buf = "";
       function pump() {
         return reader.read().then(function (chunk) {
-          if (chunk.done) { setTimeout(follow, 1000); return; }
+          if (chunk.done) {
+            delay = got ? 1000 : Math.min(delay * 2, 60000);
+            got = false;
+            setTimeout(follow, delay);
+            return;
+          }
           buf += dec.decode(chunk.value, { stream: true });
           var lines = buf.split("\n");
           buf = lines.pop();
