@@ -132,6 +132,7 @@ def test_a_post_carries_its_body_and_only_what_is_shown_is_read() -> None:
     async def echo(request: Request) -> Response:
         seen["body"] = await request.body()
         seen["length"] = request.headers.get("content-length")
+        seen["client"] = request.client.host if request.client else None
 
         async def big() -> AsyncIterator[bytes]:
             try:
@@ -146,7 +147,16 @@ def test_a_post_carries_its_body_and_only_what_is_shown_is_read() -> None:
     app = Starlette(routes=[Route("/function/f.ns", echo, methods=["POST"])])
 
     async def main() -> tuple[int, bytes, bool, list[tuple[str, str]]]:
-        s = ApiStream(app, "http://gw.test", "/function/f.ns", b"", [(b"content-type", b"text/plain")], "POST", b"hi")
+        s = ApiStream(
+            app,
+            "http://gw.test",
+            "/function/f.ns",
+            b"",
+            [(b"content-type", b"text/plain")],
+            "POST",
+            b"hi",
+            ("192.0.2.7", 5),
+        )
         try:
             status = await s.open(timeout=None)
             raw, more = await s.read_upto(64 * 1024)
@@ -158,3 +168,4 @@ def test_a_post_carries_its_body_and_only_what_is_shown_is_read() -> None:
     assert status == 200 and len(raw) == 64 * 1024 and more is True
     assert ("x-echo", "yes") in headers
     assert seen["body"] == b"hi" and seen["length"] == "2" and seen["closed"] is True
+    assert seen["client"] == "192.0.2.7"  # the browser's address, for the gateway's X-Forwarded-For

@@ -35,6 +35,7 @@ class ApiStream:
         headers: list[tuple[bytes, bytes]],
         method: str = "GET",
         body: bytes = b"",
+        client: tuple[str, int] | None = None,
     ) -> None:
         import urllib.parse as up
 
@@ -55,7 +56,7 @@ class ApiStream:
                 *headers,
                 *([(b"content-length", str(len(body)).encode())] if method not in ("GET", "HEAD") else []),
             ],
-            "client": ("127.0.0.1", 0),
+            "client": client or ("127.0.0.1", 0),  # the browser's address: the gateway forwards it (X-Forwarded-For)
             "server": (u.hostname or "localhost", port),
         }
         self._app = app

@@ -444,7 +444,9 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
             auth = f"Called without a function token (the exchange was refused: {str(why or r.status_code)[:200]})."
         # streamed in-process: only what is shown is read, however large the answer (the gateway's
         # --invoke-timeout bounds the wait)
-        stream = ApiStream(api, cfg.gateway_url, f"/function/{fn}.{ns}", b"", headers, "POST", body.encode())
+        peer = (request.client.host, request.client.port) if request.client else None
+        path = f"/function/{fn}.{ns}"
+        stream = ApiStream(api, cfg.gateway_url, path, b"", headers, "POST", body.encode(), peer)
         try:
             status = await stream.open(timeout=None)
             raw, more = await stream.read_upto(MAX_SHOWN)
