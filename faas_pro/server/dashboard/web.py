@@ -536,7 +536,8 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
             await stream.close()
             message = f"the gateway answered {status}: {text}"
             return StarletteResponse(message.encode() + b"\n", status, headers=security_headers)
-        return LogFollow(stream, FOLLOW_SECONDS, security_headers)
+        left = float(s["claims"].get("exp", 0)) - gw.clock()  # never past the session's token
+        return LogFollow(stream, max(1.0, min(FOLLOW_SECONDS, left)), security_headers)
 
     async def me(request: Request) -> Response:
         from faas_pro.iam.explain import explain
