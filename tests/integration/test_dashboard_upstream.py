@@ -305,6 +305,9 @@ def test_forged_tampered_cookie_and_cross_site_posts_are_refused(env: Env) -> No
     # the follow stream needs a session too
     r = httpx.get(env.url + "/ui/ns/staging/fn/figlet/logs/stream")
     assert r.status_code == 401 and env.calls("GET", "/system/logs") == []
+    # ... and the API's decision: alice may not read prod's logs
+    r = httpx.get(env.url + "/ui/ns/prod/fn/billing/logs/stream", cookies={COOKIE: c})
+    assert r.status_code == 403 and env.calls("GET", "/system/logs") == []
 
 
 def test_bob_is_not_authorised(env: Env) -> None:

@@ -529,10 +529,10 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         stream = ApiStream(api, cfg.gateway_url, "/system/logs", up.urlencode(q).encode(), auth)
         try:
             status = await stream.open()
+            text = "" if status == 200 else (await stream.read_all(500)).decode("utf-8", "replace").strip()
         except TimeoutError:
-            status = 504
+            status, text = 504, "no answer in time"
         if status != 200:
-            text = (await stream.read_all(500)).decode("utf-8", "replace").strip()
             await stream.close()
             message = f"the gateway answered {status}: {text}"
             return StarletteResponse(message.encode() + b"\n", status, headers=security_headers)
