@@ -169,6 +169,8 @@ def _query(request: Request) -> dict[str, str]:
     """The query string as single values: a repeated parameter is refused (two parsers could
     disagree about which one counts)."""
     out: dict[str, str] = {}
+    if not request.scope.get("query_string"):  # most requests: no parsing, no QueryParams object
+        return out
     for k, v in request.query_params.multi_items():
         if k in out:
             raise Invalid(f"query parameter {show(k, 40)} is given more than once")
@@ -623,7 +625,7 @@ def table(gw: Gateway) -> list[Route]:
             ]
             client = request.client
             headers.append(("X-Forwarded-For", client.host if client else "unknown"))
-            headers.append(("X-Forwarded-Proto", request.url.scheme))
+            headers.append(("X-Forwarded-Proto", request.scope.get("scheme", "http")))  # request.url parses it all
             if request.headers.get("host"):
                 headers.append(("X-Forwarded-Host", request.headers["host"]))
             declared = request.headers.get("content-length")
