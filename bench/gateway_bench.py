@@ -21,12 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -76,6 +78,30 @@ async def _latency(url: str, request: bytes, total: int) -> tuple[float, int]:
     times: list[float] = []
     await _worker(u.hostname or "", u.port or 80, request, total, errors, times)
     return statistics.median(times), len(errors)
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children (its workers),
+    from /proc (Linux). Unlike throughput, this hardly depends on what else the machine runs."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for p in (pid, *map(int, children)):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _measured(pid: int, run: Coroutine[Any, Any, tuple[float, int]], n: int) -> tuple[float, int, float]:
+    """(the run's result, its errors, the server's CPU microseconds per request during it)."""
+    before = _cpu(pid)
+    value, errs = asyncio.run(run)
+    return value, errs, 1e6 * (_cpu(pid) - before) / n
 
 
 def _post(path: str, body: bytes) -> bytes:
@@ -134,28 +160,43 @@ def main() -> None:
                 assert r.status_code == 202, r.text
         print(f"python {sys.version.split()[0]}, {opts.reps} reps, {opts.requests} requests each, medians")
         results: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}  # the server's CPU microseconds per request
         errors = 0
         for conc in () if opts.only_invocations else (1, 32):
             for rep in range(opts.reps + 1):  # the first round warms up and is not counted
                 runs = [
-                    (f"exchange c={conc}", on.url, _post_form("/oauth/token", exchange_form), opts.requests // 3),
-                    (f"functions authz c={conc}", on.url, _get("/system/functions", token), opts.requests),
-                    (f"functions no-authz c={conc}", off.url, _get("/system/functions", token), opts.requests),
+                    (f"exchange c={conc}", on, _post_form("/oauth/token", exchange_form), opts.requests // 3),
+                    (f"functions authz c={conc}", on, _get("/system/functions", token), opts.requests),
+                    (f"functions no-authz c={conc}", off, _get("/system/functions", token), opts.requests),
                 ]
                 if rep % 2:
                     runs[1], runs[2] = runs[2], runs[1]
-                for name, url, req, n in runs:
-                    rate, errs = asyncio.run(_load(url, req, n, conc))
+                for name, srv, req, n in runs:
+                    rate, errs, cpu_us = _measured(srv.proc.pid, _load(srv.url, req, n, conc), n)
                     errors += errs
                     if rep:
                         results.setdefault(name, []).append(rate)
+                        cpu.setdefault(name, []).append(cpu_us)
         for name, rates in results.items() if not opts.only_invocations else ():
-            print(f"{name:32s} {statistics.median(rates):8.0f} req/s   (min {min(rates):.0f}, max {max(rates):.0f})")
-        for conc in () if opts.only_invocations else (1, 32):
-            a = statistics.median(results[f"functions authz c={conc}"])
-            b = statistics.median(results[f"functions no-authz c={conc}"])
             print(
-                f"authorisation cost at c={conc}: {100 * (1 - a / b):.1f}% of throughput (authz/no-authz = {a / b:.3f})"
+                f"{name:32s} {statistics.median(rates):8.0f} req/s   (min {min(rates):.0f}, max {max(rates):.0f})"
+                f"   server CPU {statistics.median(cpu[name]):6.0f} us/request"
+            )
+        for conc in () if opts.only_invocations else (1, 32):
+            on_rates, off_rates = results[f"functions authz c={conc}"], results[f"functions no-authz c={conc}"]
+            a, b = statistics.median(on_rates), statistics.median(off_rates)
+            # each repetition measures both servers back to back: the ratio within a repetition is
+            # less exposed to the load of other jobs than the ratio of the two medians
+            paired = statistics.median(x / y for x, y in zip(on_rates, off_rates, strict=True))
+            print(
+                f"authorisation cost at c={conc}: {100 * (1 - paired):.1f}% of throughput (median of the "
+                f"{len(on_rates)} paired authz/no-authz ratios = {paired:.3f}; ratio of the medians = {a / b:.3f})"
+            )
+            on_cpu = statistics.median(cpu[f"functions authz c={conc}"])
+            off_cpu = statistics.median(cpu[f"functions no-authz c={conc}"])
+            print(
+                f"authorisation cost at c={conc} in server CPU: {on_cpu - off_cpu:+.0f} us/request "
+                f"({100 * (on_cpu / off_cpu - 1):+.1f}%)"
             )
         errors += _invocations(opts, iam, key, d, token)
         print(f"errors: {errors}")
@@ -179,7 +220,7 @@ def _invocations(
     errors = 0
     with upstream("admin:bench-pass") as up, contextlib.ExitStack() as stack:
         (d / "auth").write_text("admin:bench-pass\n")
-        targets: list[tuple[str, str, bytes]] = []
+        targets: list[tuple[str, str, bytes, int]] = []
         via = _post("/function/echo", b'{"hello":"world"}')
         variants: list[Variant] = [("gateway w=1", [], {})]
         if opts.workers > 1:
@@ -192,29 +233,38 @@ def _invocations(
             if i == 0:  # the upstream's registry is shared: deploy once
                 r = httpx.post(gw.url + "/system/functions", json=fn, headers={"Authorization": f"Bearer {token}"})
                 assert r.status_code == 202, r.text
-            targets.append((name, gw.url, via))
-        targets.append(("direct", up.url, _post("/function/echo.openfaas-fn", b'{"hello":"world"}')))
-        lat: dict[str, list[float]] = {name: [] for name, _, _ in targets}
-        rate: dict[str, list[float]] = {name: [] for name, _, _ in targets}
+            targets.append((name, gw.url, via, gw.proc.pid))
+        direct = _post("/function/echo.openfaas-fn", b'{"hello":"world"}')
+        targets.append(("direct", up.url, direct, up.proc.pid))
+        lat: dict[str, list[float]] = {t[0]: [] for t in targets}
+        rate: dict[str, list[float]] = {t[0]: [] for t in targets}
+        cpu: dict[str, list[float]] = {t[0]: [] for t in targets}  # the server's CPU us per request at c=32
         for rep in range(opts.reps + 1):
-            for name, url, req in targets if rep % 2 else targets[::-1]:
+            for name, url, req, pid in targets if rep % 2 else targets[::-1]:
                 median, errs = asyncio.run(_latency(url, req, opts.invocations // 2))
-                throughput, errs2 = asyncio.run(_load(url, req, opts.invocations, 32))
+                throughput, errs2, cpu_us = _measured(pid, _load(url, req, opts.invocations, 32), opts.invocations)
                 errors += errs + errs2
                 if rep:
                     lat[name].append(median)
                     rate[name].append(throughput)
-    for name, _, _ in targets:
+                    cpu[name].append(cpu_us)
+    for name, *_ in targets:
         ms = 1000 * statistics.median(lat[name])
         rates = rate[name]
         print(
             f"invoke {name:20s} c=1 median {ms:6.3f} ms   c=32 {statistics.median(rates):8.0f} req/s"
-            f"   (min {min(rates):.0f}, max {max(rates):.0f})"
+            f"   (min {min(rates):.0f}, max {max(rates):.0f})   server CPU {statistics.median(cpu[name]):5.0f} us/call"
         )
-    for name, _, _ in targets[:-1]:
+    for name, *_ in targets[:-1]:
         added = 1000 * (statistics.median(lat[name]) - statistics.median(lat["direct"]))
         ratio = statistics.median(rate[name]) / statistics.median(rate["direct"])
-        print(f"{name}: added latency at c=1 {added:.3f} ms (goal <= 1 ms); c=32 ratio {ratio:.3f} (goal >= 0.5)")
+        # paired: within each repetition, this gateway against the direct run next to it
+        paired_added = 1000 * statistics.median(g - t for g, t in zip(lat[name], lat["direct"], strict=True))
+        paired = statistics.median(g / t for g, t in zip(rate[name], rate["direct"], strict=True))
+        print(
+            f"{name}: added latency at c=1 {added:.3f} ms, paired {paired_added:.3f} ms (goal <= 1 ms); "
+            f"c=32 ratio {ratio:.3f}, paired {paired:.3f} (goal >= 0.5)"
+        )
     return errors
 
 

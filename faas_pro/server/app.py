@@ -325,14 +325,17 @@ def _reply(r: Reply) -> Response:
 SMALL_ANSWER = 64 * 1024
 
 
+_ANSWER_DROP = (HOP_BY_HOP - {"content-length"}) | {"date", "server"}
+
+
 def _headers(s: Streamed) -> list[tuple[bytes, bytes]]:
     """The upstream's answer headers, without hop-by-hop ones (Content-Length kept)."""
-    drop = HOP_BY_HOP - {"content-length"}
-    return [
-        (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in s.headers
-        if k.lower() not in drop and k.lower() not in ("date", "server")
-    ]
+    out = []
+    for k, v in s.headers:
+        low = k.lower()
+        if low not in _ANSWER_DROP:
+            out.append((low.encode("latin-1"), v.encode("latin-1")))
+    return out
 
 
 async def _answer(s: Streamed) -> Response:
