@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.server.signing import Signer
 
 CACHE_SIZE = 10_000
-DECISION_CACHE_SIZE = 50_000
+# each entry keeps its token's claims alive: no more entries than the token cache holds tokens
+DECISION_CACHE_SIZE = CACHE_SIZE
 FUNCTION_SCOPE = "function"
 
 
