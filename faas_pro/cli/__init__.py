@@ -6,11 +6,15 @@ standard library, so that ``faas-pro --help`` stays fast (tests/cli/test_imports
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import typer
 
 from faas_pro import __version__
 from faas_pro.cli import auth as _auth
 from faas_pro.cli import completion as _completion
+from faas_pro.cli import doctor as _doctor
 from faas_pro.cli import gateway as _gateway
 from faas_pro.cli import iam as _iam
 from faas_pro.cli import plugin as _plugin
@@ -46,7 +50,19 @@ def root(
     deps_of(ctx).verbose = verbose
 
 
-app.command("auth", cls=_auth.AuthCommand)(_auth.auth)
+# `auth` is a group: run on its own it logs in (today's `auth`), and `auth doctor` checks the set-up.
+auth_app = typer.Typer(invoke_without_command=True, cls=_auth.AuthGroup)
+
+
+@auth_app.callback()
+@functools.wraps(_auth.auth)  # typer reads the options from auth's own signature (__wrapped__)
+def _auth_group(ctx: typer.Context, **kwargs: Any) -> None:
+    if ctx.invoked_subcommand is None:
+        _auth.auth(ctx, **kwargs)
+
+
+auth_app.command("doctor")(_doctor.doctor)
+app.add_typer(auth_app, name="auth")
 _gateway.register(app)
 app.add_typer(_iam.app, name="iam")
 app.add_typer(_serve.app, name="serve")

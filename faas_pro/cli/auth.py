@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperGroup
 
 from faas_pro.cli._common import GATEWAY_HELP, deps_of
 
@@ -128,9 +128,10 @@ def auth(
     render_login(out, deps, print_token=print_token, pretty=pretty)
 
 
-class AuthCommand(TyperCommand):
-    """``auth`` with faas-cli's boolean syntax: ``--launch-browser=VALUE`` (Go's flag package takes a
-    bool's value only after ``=``) becomes ``--launch-browser`` or ``--no-launch-browser``."""
+class AuthGroup(TyperGroup):
+    """``auth`` (a group: on its own it logs in, ``auth doctor`` checks the set-up) with faas-cli's
+    boolean syntax: ``--launch-browser=VALUE`` (Go's flag package takes a bool's value only after
+    ``=``) becomes ``--launch-browser`` or ``--no-launch-browser``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click.Context (typer vendors click)
         return super().parse_args(ctx, _launch_browser_args(args))

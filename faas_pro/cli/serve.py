@@ -60,6 +60,20 @@ def serve(
     dashboard_session_key_file: Path = typer.Option(
         None, "--dashboard-session-key-file", help="Key of the session cookies (created when missing)."
     ),
+    max_connections: int = typer.Option(
+        1024, "--max-connections", help="Open client connections at most (idle ones are closed first to make room)."
+    ),
+    max_in_flight: int = typer.Option(
+        256, "--max-requests-in-flight", help="Requests handled at once at most; more are answered 503 at once."
+    ),
+    header_timeout: float = typer.Option(
+        10.0, "--header-timeout", help="Seconds a client has to send request headers."
+    ),
+    body_timeout: float = typer.Option(30.0, "--body-timeout", help="Seconds a client has to send a request body."),
+    keep_alive_timeout: float = typer.Option(
+        5.0, "--keep-alive-timeout", help="Seconds an idle keep-alive connection stays open."
+    ),
+    workers: int = typer.Option(1, "--workers", help="Worker processes sharing the listening socket."),
 ) -> None:
     """Run the IAM gateway: token exchange, policy enforcement, function registry, audit webhook."""
     if ctx.invoked_subcommand is not None:
@@ -73,6 +87,7 @@ def serve(
     no_authz = bench_no_authz and deps.env.get(_BENCH_ENV) == "1"
     if bench_no_authz and not no_authz:
         raise UsageError(f"--bench-insecure-no-authz also needs {_BENCH_ENV}=1 (benchmarks only)")
+    from faas_pro.server.listener import Limits
     from faas_pro.server.run import ServeConfig, parse_verbs, serve
 
     cfg = ServeConfig(
@@ -97,6 +112,8 @@ def serve(
         dashboard_issuer=dashboard_issuer,
         dashboard_client_secret_file=dashboard_client_secret_file,
         dashboard_session_key_file=dashboard_session_key_file,
+        limits=Limits(max_connections, max_in_flight, header_timeout, body_timeout, keep_alive_timeout),
+        workers=workers,
     )
     raise typer.Exit(serve(cfg, deps))
 

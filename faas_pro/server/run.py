@@ -8,15 +8,14 @@ server cleanly (exit 0) instead of uvicorn's default of re-raising the signal.
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from faas_pro.errors import FaasProError, UsageError
+from faas_pro.server.listener import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.deps import Deps
@@ -45,6 +44,9 @@ class ServeConfig:
     dashboard_issuer: str | None = None
     dashboard_client_secret_file: Path | None = None
     dashboard_session_key_file: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+    workers: int = 1
+    audit_outbox_name: str = "audit.db"
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -144,7 +146,7 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
         if cfg.audit_max_events < 1 or cfg.audit_max_bytes < 1:
             raise UsageError("--audit-max-events and --audit-max-bytes must be positive")
         outbox = Outbox(
-            state / "audit.db",
+            state / cfg.audit_outbox_name,
             cfg.audit_max_events,
             max_bytes=cfg.audit_max_bytes,
             strict=cfg.audit_strict,
@@ -187,64 +189,55 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
 def serve(cfg: ServeConfig, deps: Deps) -> int:
     try:
         import starlette  # noqa: F401
-        import uvicorn
+        import uvicorn  # noqa: F401
     except ImportError:
         raise FaasProError(
             "faas-pro serve needs the server extra", "install it with: pip install 'faas-pro[server]'"
         ) from None
-    import asyncio
+    from dataclasses import replace
 
     from faas_pro.server.app import build_app
+    from faas_pro.server.listener import run_server, run_workers, stray_outboxes, worker_outbox_name
 
     host, port = parse_listen(cfg.listen)
+    cfg.limits.check()
+    if not 1 <= cfg.workers <= 64:
+        raise UsageError(f"--workers must be between 1 and 64, got {cfg.workers}")
+    shown = f"[{host}]" if ":" in host else host
+    stray = stray_outboxes(cfg.state_dir or (deps.data_dir / "server"), cfg.workers) if cfg.audit_webhook else []
+    if stray:
+        _logger(deps.stderr)(
+            f"WARNING: the audit events in {', '.join(stray)} are not delivered with --workers {cfg.workers}; "
+            "start once with more workers to deliver them"
+        )
+
+    def announce(real_port: int) -> None:
+        print(f"faas-pro serve: listening on http://{shown}:{real_port}", file=deps.stdout, flush=True)
+
+    if cfg.workers > 1:
+        # each worker builds its own gateway after the fork (SQLite connections, audit outbox file)
+        def build(worker: int) -> Any:
+            return build_app(build_gateway(replace(cfg, audit_outbox_name=worker_outbox_name(worker)), deps))
+
+        log = _logger(deps.stderr)
+        sock = _bind(host, port)
+        real_port = sock.getsockname()[1]
+        try:
+            code = run_workers(build, sock, cfg.limits, cfg.workers, log, lambda: announce(real_port))
+        finally:
+            sock.close()
+        log("stopped")
+        return code
+
     gw = build_gateway(cfg, deps)
     sock = _bind(host, port)
     real_port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-
-    class _Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            if threading.current_thread() is not threading.main_thread():
-                yield
-                return
-            originals = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                yield
-            finally:
-                for s, h in originals.items():
-                    signal.signal(s, h)
-
-    config = uvicorn.Config(
-        build_app(gw),
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        date_header=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = _Server(config)
-
-    async def main() -> None:
-        async def announce() -> None:
-            while not server.started and not server.should_exit:
-                await asyncio.sleep(0.01)
-            if server.started:
-                print(f"faas-pro serve: listening on http://{shown}:{real_port}", file=deps.stdout, flush=True)
-
-        watcher = asyncio.create_task(announce())
-        try:
-            await server.serve(sockets=[sock])
-        finally:
-            watcher.cancel()
-
     try:
-        asyncio.run(main())
+        started = run_server(build_app(gw), sock, cfg.limits, gw.log, lambda: announce(real_port))
     finally:
         sock.close()
     gw.log("stopped")
-    return 0 if server.started else 1
+    return 0 if started else 1
 
 
 __all__ = ["ServeConfig", "build_gateway", "parse_listen", "parse_verbs", "serve"]

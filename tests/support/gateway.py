@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +79,11 @@ def serve_args(iam: Path, key: Path, state: Path, issuer_url: str = "http://gate
     ]
 
 
-def start_server(args: list[str], env: dict[str, str] | None = None) -> Server:
-    """Start ``faas-pro serve ARGS`` and wait (bounded) for the ready line."""
+def start_server(
+    args: list[str], env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
+) -> Server:
+    """Start ``faas-pro serve ARGS`` and wait (bounded) for the ready line; ``preexec_fn`` runs in
+    the child before the exec (e.g. to set its open-file limit)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "faas_pro", "serve", *args],
         cwd=REPO,
@@ -88,6 +91,7 @@ def start_server(args: list[str], env: dict[str, str] | None = None) -> Server:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec_fn,
     )
     assert proc.stdout is not None and proc.stderr is not None
     server = Server(url="", proc=proc)
@@ -117,8 +121,10 @@ def start_server(args: list[str], env: dict[str, str] | None = None) -> Server:
 
 
 @contextmanager
-def running(args: list[str], env: dict[str, str] | None = None) -> Iterator[Server]:
-    s = start_server(args, env)
+def running(
+    args: list[str], env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
+) -> Iterator[Server]:
+    s = start_server(args, env, preexec_fn)
     try:
         yield s
     finally:
