@@ -81,7 +81,11 @@ def secret_service(tmp: Path) -> Iterator[str]:
     run.mkdir(mode=0o700)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp / "ss-home"), "XDG_RUNTIME_DIR": str(run)}
     bus = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"], env=env, stdout=subprocess.PIPE, text=True
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert bus.stdout is not None
     address = bus.stdout.readline().strip()
