@@ -25,9 +25,11 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
     """Run the CLI and return its exit code (tests call this with their own Deps)."""
     import os
 
+    from faas_pro import compat
     from faas_pro.deps import Deps
     from faas_pro.fastpath import FastDeps, plan
 
+    compat.skip_httpx_cli()  # this process never uses httpx's command-line tool
     args = list(sys.argv[1:] if argv is None else argv)
     given = deps if isinstance(deps, Deps) else None
     fast = plan(args, given.env if given is not None else os.environ)
@@ -35,10 +37,8 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
         fast_deps = given if given is not None else FastDeps.default()
         return _guarded(fast_deps, lambda: fast.run(fast_deps))
 
-    from faas_pro import compat
     from faas_pro.cli import app
 
-    compat.skip_httpx_cli()  # this process never uses httpx's command-line tool
     the_deps = given if given is not None else Deps.default()
     if "_FAAS_PRO_COMPLETE" in the_deps.env:  # shell completion request (completions/ scripts)
         compat.enable_shell_completion()

@@ -103,9 +103,6 @@ class FastDeps(Deps):
         if self.transport is None and only_url and usable_for(only_url, env=self.env, ca_file=ca_file, verify=verify):
             # GatewayClient, the one caller that passes only_url, takes either client (gateway.DirectGet)
             return DirectHTTP(timeout)  # type: ignore[return-value]
-        from faas_pro import compat
-
-        compat.skip_httpx_cli()
         return super().http(ca_file=ca_file, verify=verify, timeout=timeout, only_url=only_url)
 
 
