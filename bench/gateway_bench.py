@@ -2,7 +2,11 @@
 the same server with authorisation switched off (benchmark-only: --bench-insecure-no-authz plus
 FAAS_PRO_BENCH_NO_AUTHZ=1), at concurrency 1 and 32, from a loopback load generator.
 
-Run:  python bench/gateway_bench.py [--reps 5] [--requests 3000]
+(c) function invocations through the gateway in upstream mode against the same upstream called
+directly (the recording OpenFaaS stand-in of tests/support/upstream.py, its own process): the
+median added latency at concurrency 1 and the throughput ratio at 32.
+
+Run:  python bench/gateway_bench.py [--reps 5] [--requests 3000] [--invocations 2000]
 
 The load generator is a minimal asyncio HTTP/1.1 keep-alive client (one connection per worker,
 bounded loop of requests), so that the client costs as little CPU as possible next to the server
@@ -29,10 +33,13 @@ from tests.integration.server_fixtures import FakeIssuer
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
 
 
-async def _worker(host: str, port: int, request: bytes, count: int, errors: list[int]) -> None:
+async def _worker(
+    host: str, port: int, request: bytes, count: int, errors: list[int], times: list[float] | None = None
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for _ in range(count):
+            t0 = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
@@ -44,6 +51,8 @@ async def _worker(host: str, port: int, request: bytes, count: int, errors: list
                 await reader.readexactly(length)
             if status != 200:
                 errors.append(status)
+            if times is not None:
+                times.append(time.perf_counter() - t0)
     finally:
         writer.close()
 
@@ -56,6 +65,20 @@ async def _load(url: str, request: bytes, total: int, concurrency: int) -> tuple
     await asyncio.gather(*[_worker(u.hostname or "", u.port or 80, request, per, errors) for _ in range(concurrency)])
     elapsed = time.perf_counter() - t0
     return per * concurrency / elapsed, len(errors)
+
+
+async def _latency(url: str, request: bytes, total: int) -> tuple[float, int]:
+    """Median seconds per request at concurrency 1, and the error count."""
+    u = urlsplit(url)
+    errors: list[int] = []
+    times: list[float] = []
+    await _worker(u.hostname or "", u.port or 80, request, total, errors, times)
+    return statistics.median(times), len(errors)
+
+
+def _post(path: str, body: bytes) -> bytes:
+    head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
 
 
 def _get(path: str, token: str | None) -> bytes:
@@ -77,6 +100,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--functions", type=int, default=20)
+    ap.add_argument("--invocations", type=int, default=2000)
+    ap.add_argument("--only-invocations", action="store_true", help="run (c) only")
     opts = ap.parse_args()
     import httpx
 
@@ -107,7 +132,7 @@ def main() -> None:
         print(f"python {sys.version.split()[0]}, {opts.reps} reps, {opts.requests} requests each, medians")
         results: dict[str, list[float]] = {}
         errors = 0
-        for conc in (1, 32):
+        for conc in () if opts.only_invocations else (1, 32):
             for rep in range(opts.reps + 1):  # the first round warms up and is not counted
                 runs = [
                     (f"exchange c={conc}", on.url, _post_form("/oauth/token", exchange_form), opts.requests // 3),
@@ -121,18 +146,56 @@ def main() -> None:
                     errors += errs
                     if rep:
                         results.setdefault(name, []).append(rate)
-        for name, rates in results.items():
+        for name, rates in results.items() if not opts.only_invocations else ():
             print(f"{name:32s} {statistics.median(rates):8.0f} req/s   (min {min(rates):.0f}, max {max(rates):.0f})")
-        for conc in (1, 32):
+        for conc in () if opts.only_invocations else (1, 32):
             a = statistics.median(results[f"functions authz c={conc}"])
             b = statistics.median(results[f"functions no-authz c={conc}"])
             print(
                 f"authorisation cost at c={conc}: {100 * (1 - a / b):.1f}% of throughput (authz/no-authz = {a / b:.3f})"
             )
+        errors += _invocations(opts, iam, key, d, token)
         print(f"errors: {errors}")
     fake.close()
     if errors:
         sys.exit(1)
+
+
+def _invocations(opts: argparse.Namespace, iam: Path, key: Path, d: Path, token: str) -> int:
+    """(c): the same invocation through the gateway (upstream mode) and directly; returns errors."""
+    import httpx
+
+    from tests.support.upstream import upstream
+
+    errors = 0
+    with upstream("admin:bench-pass") as up:
+        (d / "auth").write_text("admin:bench-pass\n")
+        args = [*serve_args(iam, key, d / "state-up", "http://gateway.bench"), "--upstream", up.url]
+        with running([*args, "--upstream-auth-file", str(d / "auth")]) as gw:
+            fn = {"service": "echo", "image": "ghcr.io/acme/echo:1"}
+            r = httpx.post(gw.url + "/system/functions", json=fn, headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 202, r.text
+            body = b'{"hello":"world"}'
+            via, direct = _post("/function/echo", body), _post("/function/echo.openfaas-fn", body)
+            lat: dict[str, list[float]] = {"gateway": [], "direct": []}
+            rate: dict[str, list[float]] = {"gateway": [], "direct": []}
+            for rep in range(opts.reps + 1):
+                order = [("gateway", gw.url, via), ("direct", up.url, direct)]
+                for name, url, req in order if rep % 2 else order[::-1]:
+                    median, errs = asyncio.run(_latency(url, req, opts.invocations // 2))
+                    throughput, errs2 = asyncio.run(_load(url, req, opts.invocations, 32))
+                    errors += errs + errs2
+                    if rep:
+                        lat[name].append(median)
+                        rate[name].append(throughput)
+        for name in ("direct", "gateway"):
+            ms = 1000 * statistics.median(lat[name])
+            print(f"invoke {name:8s} c=1 median {ms:6.3f} ms   c=32 {statistics.median(rate[name]):8.0f} req/s")
+        added = 1000 * (statistics.median(lat["gateway"]) - statistics.median(lat["direct"]))
+        ratio = statistics.median(rate["gateway"]) / statistics.median(rate["direct"])
+        print(f"invoke added latency at c=1: {added:.3f} ms (goal <= 1 ms)")
+        print(f"invoke throughput ratio at c=32: {ratio:.3f} of direct (goal >= 0.5)")
+    return errors
 
 
 if __name__ == "__main__":

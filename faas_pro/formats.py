@@ -1,4 +1,4 @@
-"""faas-cli's output formats, byte for byte (DESIGN §5).
+"""faas-cli's output formats, byte for byte (tests/data/formats/ holds the expected output).
 
 Go's ``time.Time.String()`` is reproduced for the RFC 3339 ``createdAt`` values a gateway sends:
 ``2006-01-02 15:04:05.999999999 -0700 MST`` with trailing zeros of the fraction dropped; ``Z`` (and

@@ -1,4 +1,4 @@
-"""The OpenFaaS gateway REST client (DESIGN §3, §5): bearer token, typed errors, bounded bodies.
+"""The OpenFaaS gateway REST client (docs/server.md): bearer token, typed errors, bounded bodies.
 
 Status mapping: 401 → AuthRequired naming ``faas-pro auth -g <gw>``; 403 → PermissionDenied with
 faas-cli's exact line; connection errors and timeouts → Unreachable; anything else that is not a

@@ -1,6 +1,6 @@
 """Strict JSON for everything that comes from outside (tokens, discovery documents, JWKS, claims files).
 
-Duplicate keys are rejected rather than resolved (SECURITY.md appendix A17: two parsers must never
+Duplicate keys are rejected rather than resolved (docs/security.md appendix A, row A17: two parsers must never
 disagree about which ``iss`` a document has), ``NaN``/``Infinity`` are refused, a byte order mark is
 refused, and only UTF-8 is accepted. Nesting deeper than :data:`MAX_DEPTH` is refused by our own
 count, before :mod:`json` parses anything, so the reason is the same on every Python (3.11 raises

@@ -1,4 +1,4 @@
-"""The one hardened JWT verifier (SECURITY.md rule 1, appendix A) and unverified decoding.
+"""The one hardened JWT verifier (docs/security.md rule 1, appendix A) and unverified decoding.
 
 Every JWT the CLI or the server accepts goes through :func:`verify`. The order is deliberate:
 
@@ -158,7 +158,7 @@ def expiry(claims: Mapping[str, Any]) -> float | None:
 
 
 def is_expired(claims: Mapping[str, Any], now: float, skew: float = 10.0) -> bool:
-    """True from ``exp - skew`` on (DESIGN §6: the CLI gives itself no leeway).
+    """True from ``exp - skew`` on (docs/auth.md: the CLI gives itself no leeway).
 
     A token without a usable ``exp`` is not known to be expired: False (the server decides).
     """

@@ -1,4 +1,4 @@
-"""Gateway URL resolution and normalisation (DESIGN §1): the normalised string keys everything
+"""Gateway URL resolution and normalisation (docs/auth.md): the normalised string keys everything
 saved per gateway (settings, tokens, locks)."""
 
 from __future__ import annotations

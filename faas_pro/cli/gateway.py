@@ -74,13 +74,27 @@ def token(
     ctx: typer.Context,
     gateway: str | None = _GW,
     pretty: bool = typer.Option(False, "--pretty", help="Print the decoded token (header and payload)."),
+    function: str | None = typer.Option(
+        None, "--function", help="Print a function token for NAMESPACE:NAME instead (for curl and scripts)."
+    ),
+    api_token: str | None = _TOKEN,
 ) -> None:
-    """Print the saved OpenFaaS token (for faas-cli -k or curl)."""
+    """Print the saved OpenFaaS token (for faas-cli -k or curl), or a function token (--function)."""
     from faas_pro import tokens
+    from faas_pro.errors import UsageError
     from faas_pro.usecases import gateway_cmds as uc
 
     deps = deps_of(ctx)
-    saved = uc.saved_token(deps, _gateway(ctx, gateway))
+    gw = _gateway(ctx, gateway)
+    if function is not None:
+        from faas_pro.usecases.function_token import function_token, parse_target
+
+        parse_target(function)  # a bad target is a usage error before anything is read or sent
+        saved = function_token(deps, gw, function, uc.choose_token(deps, gw, api_token))
+    elif api_token:
+        raise UsageError("--token is only used with --function")
+    else:
+        saved = uc.saved_token(deps, gw)
     if pretty:
         deps.warn("UNVERIFIED: decoded without checking the signature")
         deps.stdout.write(tokens.pretty(saved) + "\n")

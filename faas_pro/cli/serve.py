@@ -47,6 +47,17 @@ def serve(
     fetch_timeout: float = typer.Option(
         5.0, "--issuer-fetch-timeout", help="Seconds allowed to fetch an issuer's discovery document and keys."
     ),
+    invoke_auth: str = typer.Option(
+        "protected",
+        "--invoke-auth",
+        help="Which invocations need a function token: 'protected' (envVars jwt_auth=true) or 'all'.",
+    ),
+    invoke_max_body: int = typer.Option(
+        32 * 1024 * 1024, "--invoke-max-body", help="Largest invocation request body in bytes (413 above)."
+    ),
+    invoke_timeout: float = typer.Option(
+        300.0, "--invoke-timeout", help="Seconds an invocation may take upstream before a 504."
+    ),
     bench_no_authz: bool = typer.Option(False, "--bench-insecure-no-authz", hidden=True),
     dashboard_client_id: str = typer.Option(
         None, "--dashboard-client-id", help="Serve the web dashboard at /ui/, logging in as this OIDC client."
@@ -114,6 +125,9 @@ def serve(
         dashboard_session_key_file=dashboard_session_key_file,
         limits=Limits(max_connections, max_in_flight, header_timeout, body_timeout, keep_alive_timeout),
         workers=workers,
+        invoke_auth=invoke_auth,
+        invoke_max_body=invoke_max_body,
+        invoke_timeout=invoke_timeout,
     )
     raise typer.Exit(serve(cfg, deps))
 

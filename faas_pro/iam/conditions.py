@@ -1,6 +1,6 @@
 """Condition operators on JWT claims (Role ``principal``/``condition``, Statement ``condition``).
 
-Semantics (DESIGN.md §4, SECURITY.md rule 4):
+Semantics (docs/iam.md; docs/security.md rule 4):
 
 - different operators AND, different claims under one operator AND, values of one claim OR;
 - a missing claim, or a claim of the wrong type, never matches; there is no coercion

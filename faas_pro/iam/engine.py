@@ -1,6 +1,6 @@
 """The loaded, precompiled object set: issuer lookup, Role matching and policy evaluation.
 
-Evaluation (DESIGN.md §4, SECURITY.md rule 4): default deny; an applicable ``Deny`` statement
+Evaluation (docs/iam.md; docs/security.md rule 4): default deny; an applicable ``Deny`` statement
 wins over any ``Allow``, whatever the order of policies or statements; statements are OR-ed.
 A statement applies when it covers the action, its resources match and its condition holds.
 

@@ -38,7 +38,7 @@ def audience_accepted(issuer: JwtIssuer, claims: Mapping[str, Any]) -> bool:
 def gateway_claims(
     upstream: Mapping[str, Any], policies: tuple[str, ...], gateway: str | None = None
 ) -> dict[str, Any]:
-    """The claims the OpenFaaS token would carry (DESIGN.md §3), for statement conditions."""
+    """The claims the OpenFaaS token would carry (docs/server.md), for statement conditions."""
     out = dict(upstream)
     out["sub"] = f"fed:{upstream.get('sub')}"
     out["fed:iss"] = upstream.get("iss")

@@ -34,7 +34,7 @@ FUNCTION_ACTIONS = tuple(
 SECRET_ACTIONS = tuple(f"Secret:{a}" for a in ("List", "Create", "Update", "Delete"))
 NAMESPACE_ACTIONS = tuple(f"Namespace:{a}" for a in ("List", "Get", "Create", "Update", "Delete"))
 SYSTEM_ACTIONS = ("System:Info",)
-#: Every concrete action, in the order of DESIGN.md §4.
+#: Every concrete action, in the order of docs/iam.md.
 ACTIONS: tuple[str, ...] = FUNCTION_ACTIONS + SECRET_ACTIONS + NAMESPACE_ACTIONS + SYSTEM_ACTIONS
 #: The wildcards a statement may use, and what each stands for.
 ACTION_WILDCARDS: Mapping[str, frozenset[str]] = {
@@ -230,7 +230,7 @@ class RoleResult:
 
 @dataclass(frozen=True)
 class Decision:
-    """The answer to one authorization question (STYLE.md rule 10)."""
+    """The answer to one authorization question (docs/architecture.md, "The IAM engine")."""
 
     allowed: bool
     determining: tuple[tuple[str, str], ...]  # (policy, sid): the statements that decided it

@@ -1,4 +1,4 @@
-"""Which browser opens the login page, and when none should (DESIGN §6 "Browser choice").
+"""Which browser opens the login page, and when none should (docs/auth.md, "Which browser").
 
 An explicit ``--browser-command`` or ``BROWSER`` always wins: the command runs with the URL as its
 last argument, or in place of ``%s``, through ``Popen`` without a shell and is not waited for.

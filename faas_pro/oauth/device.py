@@ -43,7 +43,7 @@ _USER_CODE = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII without spaces
 
 @dataclass(frozen=True)
 class DevicePrompt:
-    """What the user must see: only http(s) URLs ever get here (SECURITY rule 9)."""
+    """What the user must see: only http(s) URLs ever get here (docs/security.md rule 9)."""
 
     verification_uri: str
     user_code: str
@@ -98,7 +98,7 @@ def parse_prompt(body: object, url: str) -> tuple[DevicePrompt, str]:
     if not isinstance(user_code, str) or not _USER_CODE.fullmatch(user_code):
         raise FaasProError(f"{what} has no usable user_code")
     raw_uri = body.get("verification_uri", body.get("verification_url"))  # Google says _url
-    # an https IdP never sends the user to a plain-http page (SECURITY rule 9: no downgrade)
+    # an https IdP never sends the user to a plain-http page (docs/security.md rule 9: no downgrade)
     https_only = url.lower().startswith("https://")
     uri = _http_url(raw_uri, https_only=https_only)
     if uri is None:

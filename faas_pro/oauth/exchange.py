@@ -1,4 +1,4 @@
-"""RFC 8693 token exchange against the gateway's ``/oauth/token`` (DESIGN §3).
+"""RFC 8693 token exchange against the gateway's ``/oauth/token`` (docs/server.md).
 
 The IdP token goes only to ``{gateway}/oauth/token`` (no redirects are followed: a 3xx is an error,
 so the subject token never travels to another origin).
@@ -70,7 +70,7 @@ def verify_gateway_token(client: httpx.Client, gateway: str, token: str, now: fl
     Both documents come from the gateway's own origin (``{gateway}/.well-known/…``): the discovery
     document only names the ``issuer`` (the gateway's public URL, which may differ from the URL it is
     reached at); its ``jwks_uri`` is not followed, so no key ever comes from elsewhere. The token must
-    be ``typ: at+jwt``, ES256, with ``iss`` = ``aud`` = that issuer (DESIGN §3).
+    be ``typ: at+jwt``, ES256, with ``iss`` = ``aud`` = that issuer (docs/server.md).
     """
     from faas_pro import tokens
 

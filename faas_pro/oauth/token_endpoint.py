@@ -62,7 +62,7 @@ def client_auth(
 
 
 def audience_fields(audience: str | None) -> dict[str, str]:
-    """``audience`` (Auth0) and ``resource`` (RFC 8707) when an audience is wanted (DESIGN §1)."""
+    """``audience`` (Auth0) and ``resource`` (RFC 8707) when an audience is wanted (docs/auth.md)."""
     return {"audience": audience, "resource": audience} if audience else {}
 
 

@@ -1,6 +1,6 @@
 """Audit events: a bounded, durable SQLite outbox, then background delivery to the webhook.
 
-Recording (SECURITY rules 10 and 12; docs/webhooks.md):
+Recording (docs/security.md rules 10 and 12; docs/webhooks.md):
 
 - ``make_event`` copies only bounded values (claims cut to ``MAX_CLAIM`` characters, the path to
   ``MAX_PATH``), so an event is at most a few kilobytes whatever the token carried.
@@ -195,6 +195,7 @@ class Outbox:
         self.dropped_authenticated = 0
         self.dropped_anonymous = 0
         self.write_errors = 0
+        self._failing = False  # the last write to the database failed (strict mode refuses new calls)
         self.closed = False
         self._waker: tuple[asyncio.AbstractEventLoop, Callable[[], None]] | None = None
         self._jobs: queue.Queue[Any] = queue.Queue()
@@ -283,6 +284,20 @@ class Outbox:
         if kick:
             self._jobs.put(_KICK)
         return True
+
+    def accepting(self) -> bool:
+        """Whether an authenticated event would be recorded now: open, below every bound, and the
+        database writable (strict mode asks this before it runs an audited call, so that a call it
+        cannot record is refused with 503 instead of executed unrecorded)."""
+        with self._mu:
+            return not (
+                self.closed
+                or self._failing
+                or self._count >= self.max_events
+                or self._bytes >= self.max_bytes
+                or len(self._pending) >= self.buffer_events
+                or self._pending_bytes >= self.buffer_bytes
+            )
 
     def pending(self) -> int:
         """Events waiting for delivery (on disk and in the memory buffer)."""
@@ -452,6 +467,7 @@ class Outbox:
         except sqlite3.Error as e:
             with self._mu:
                 self.write_errors += 1
+                self._failing = True
             self._ratelog(
                 "write",
                 f"audit outbox: cannot write to the database ({e}); {len(items)} event(s) wait in memory, retrying",
@@ -461,6 +477,7 @@ class Outbox:
             for _ in items:
                 self._pending.popleft()
             self._pending_bytes -= sum(i.size for i in items)
+            self._failing = False
         for i in items:
             if i.waiter is not None:
                 loop, fut = i.waiter

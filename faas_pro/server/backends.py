@@ -1,33 +1,38 @@
 """Where authorised requests go: one interface, two backends.
 
-- ``SqliteRegistry``: the embedded function registry (``--state``/registry.db). It records what was
-  deployed and answers the OpenFaaS API with it; it runs nothing. Survives restarts.
+- ``SqliteRegistry``: the embedded function registry (``--state``/registry.db). It records
+  namespaces (with labels and annotations), functions and secret *names* (a secret's value is
+  never stored: the registry runs nothing that could read it); it runs no function. Survives
+  restarts. One connection, owned by the registry and closed by ``close()``.
 - ``UpstreamBackend``: forwards to an existing OpenFaaS gateway (e.g. Community Edition) with that
-  gateway's basic-auth credentials. The caller's bearer token is never forwarded.
+  gateway's basic-auth credentials. Every request is rebuilt from decided values: canonical bodies
+  (``faas_pro.server.schema``), rebuilt query strings, no caller credentials.
 
-Both are called only after the request was authorised, with the namespace that was authorised:
-the app rewrites ``namespace`` in forwarded payloads so what is executed is what was checked.
+Both are called only after the request was authorised, with the names that were authorised.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from faas_pro.errors import FaasProError
+from faas_pro.server.schema import DEFAULT_NAMESPACE, NAME_RE
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    import httpx
 
-DEFAULT_NAMESPACE = "openfaas-fn"
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+__all__ = ["DEFAULT_NAMESPACE", "NAME_RE"]
 MAX_UPSTREAM_BYTES = 16 * 1024 * 1024
+PROTECTED_TTL = 5.0
+NO_RUNTIME = "no function runtime in registry mode (use --upstream)"
 
 
 @dataclass(frozen=True)
@@ -39,23 +44,55 @@ class Reply:
     content_type: str | None = None
 
 
+@dataclass(frozen=True)
+class Streamed:
+    """A streamed answer: status, headers, the body's chunks and what to call when done."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    chunks: AsyncIterator[bytes]
+    close: Callable[[], Awaitable[None]]
+
+
 class BackendError(Exception):
     """The backend cannot answer (upstream down, garbage); ``reason`` is safe to show."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: int = 502) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One invocation to pass on: everything already decided and filtered by the app."""
+
+    method: str
+    path: str  # /function/<name>.<ns><rest> or /async-function/…
+    query: bytes
+    headers: list[tuple[str, str]]
+    body: AsyncIterator[bytes] | None
 
 
 class Backend(Protocol):
     name: str
 
     async def namespaces(self) -> list[str]: ...
-    async def create_namespace(self, name: str) -> Reply: ...
+    async def create_namespace(self, body: dict[str, Any]) -> Reply: ...
+    async def get_namespace(self, namespace: str) -> Reply: ...
+    async def update_namespace(self, namespace: str, body: dict[str, Any]) -> Reply: ...
+    async def delete_namespace(self, namespace: str) -> Reply: ...
     async def list_functions(self, namespace: str) -> Reply: ...
-    async def get_function(self, namespace: str, name: str) -> Reply: ...
+    async def get_function(self, namespace: str, name: str, usage: bool = False) -> Reply: ...
     async def deploy(self, payload: dict[str, Any], namespace: str, *, update: bool) -> Reply: ...
     async def delete_function(self, namespace: str, name: str) -> Reply: ...
+    async def scale(self, namespace: str, name: str, replicas: int) -> Reply: ...
+    async def list_secrets(self, namespace: str) -> Reply: ...
+    async def write_secret(self, body: dict[str, Any], *, update: bool) -> Reply: ...
+    async def delete_secret(self, namespace: str, name: str) -> Reply: ...
+    async def logs(self, query: dict[str, str], follow: bool) -> Streamed: ...
+    async def protected(self, namespace: str, name: str) -> bool: ...
+    async def invoke(self, call: Forward) -> Streamed: ...
     async def info(self) -> Reply: ...
     async def close(self) -> None: ...
 
@@ -83,7 +120,7 @@ def _str_list(payload: dict[str, Any], key: str) -> list[str] | None:
 
 
 def function_status(payload: dict[str, Any], namespace: str, created_at: str) -> dict[str, Any]:
-    """A FunctionStatus (DESIGN §3) from a faas-cli deploy payload; ValueError names a bad field."""
+    """A FunctionStatus (docs/server.md) from a faas-cli deploy payload; ValueError names a bad field."""
     image = payload.get("image")
     if not isinstance(image, str) or not image.strip():
         raise ValueError("image is required")
@@ -122,6 +159,11 @@ def function_status(payload: dict[str, Any], namespace: str, created_at: str) ->
     return status
 
 
+def _is_protected(status: dict[str, Any]) -> bool:
+    env = status.get("envVars")
+    return isinstance(env, dict) and env.get("jwt_auth") == "true"
+
+
 class SqliteRegistry:
     """The embedded registry. One connection, serialised by a lock; statements are tiny."""
 
@@ -130,24 +172,43 @@ class SqliteRegistry:
     def __init__(self, path: Path, namespaces: tuple[str, ...] = ()) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
-            self._db.execute(
+            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as e:
+            raise FaasProError(f"cannot open the registry database {path}: {e}") from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
+            columns = {r[1] for r in db.execute("PRAGMA table_info(namespaces)")}
+            for column in ("labels", "annotations"):
+                if column not in columns:
+                    db.execute(f"ALTER TABLE namespaces ADD COLUMN {column} TEXT NOT NULL DEFAULT '{{}}'")
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS functions (namespace TEXT NOT NULL, name TEXT NOT NULL,"
                 " status TEXT NOT NULL, PRIMARY KEY (namespace, name))"
             )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS secrets (namespace TEXT NOT NULL, name TEXT NOT NULL,"
+                " PRIMARY KEY (namespace, name))"
+            )
         except sqlite3.Error as e:
+            db.close()
             raise FaasProError(f"cannot open the registry database {path}: {e}") from None
+        self._db = db
         self._lock = threading.Lock()
         for ns in (DEFAULT_NAMESPACE, *namespaces):
-            self._ensure_namespace(ns)
+            self._ensure_namespace({"name": ns})
 
-    def _ensure_namespace(self, name: str) -> bool:
+    def _ensure_namespace(self, body: dict[str, Any]) -> bool:
         with self._lock:
             cur = self._db.execute(
-                "INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?, ?)", (name, _now_rfc3339())
+                "INSERT OR IGNORE INTO namespaces (name, created_at, labels, annotations) VALUES (?, ?, ?, ?)",
+                (
+                    body["name"],
+                    _now_rfc3339(),
+                    json.dumps(body.get("labels") or {}, sort_keys=True),
+                    json.dumps(body.get("annotations") or {}, sort_keys=True),
+                ),
             )
             return cur.rowcount == 1
 
@@ -155,14 +216,52 @@ class SqliteRegistry:
         with self._lock:
             return self._db.execute("SELECT 1 FROM namespaces WHERE name = ?", (name,)).fetchone() is not None
 
+    def _status(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT status FROM functions WHERE namespace = ? AND name = ?", (namespace, name)
+            ).fetchone()
+        return json.loads(row[0]) if row is not None else None
+
     async def namespaces(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT name FROM namespaces ORDER BY name")]
 
-    async def create_namespace(self, name: str) -> Reply:
-        if not self._ensure_namespace(name):
-            return Reply(409, f"namespace {name} already exists")
-        return Reply(201, {"name": name})
+    async def create_namespace(self, body: dict[str, Any]) -> Reply:
+        if not self._ensure_namespace(body):
+            return Reply(409, f"namespace {body['name']} already exists")
+        return Reply(201, None)
+
+    async def get_namespace(self, namespace: str) -> Reply:
+        with self._lock:
+            row = self._db.execute("SELECT labels, annotations FROM namespaces WHERE name = ?", (namespace,)).fetchone()
+        if row is None:
+            return Reply(404, f"namespace {namespace} not found")
+        return Reply(200, {"name": namespace, "labels": json.loads(row[0]), "annotations": json.loads(row[1])})
+
+    async def update_namespace(self, namespace: str, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE namespaces SET labels = ?, annotations = ? WHERE name = ?",
+                (
+                    json.dumps(body.get("labels") or {}, sort_keys=True),
+                    json.dumps(body.get("annotations") or {}, sort_keys=True),
+                    namespace,
+                ),
+            )
+        if cur.rowcount == 0:
+            return Reply(404, f"namespace {namespace} not found")
+        return Reply(202, None)
+
+    async def delete_namespace(self, namespace: str) -> Reply:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM namespaces WHERE name = ?", (namespace,))
+            if cur.rowcount:
+                self._db.execute("DELETE FROM functions WHERE namespace = ?", (namespace,))
+                self._db.execute("DELETE FROM secrets WHERE namespace = ?", (namespace,))
+        if cur.rowcount == 0:
+            return Reply(404, f"namespace {namespace} not found")
+        return Reply(202, None)
 
     async def list_functions(self, namespace: str) -> Reply:
         if not self._has_namespace(namespace):
@@ -171,32 +270,28 @@ class SqliteRegistry:
             rows = self._db.execute("SELECT status FROM functions WHERE namespace = ? ORDER BY name", (namespace,))
             return Reply(200, [json.loads(r[0]) for r in rows])
 
-    async def get_function(self, namespace: str, name: str) -> Reply:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT status FROM functions WHERE namespace = ? AND name = ?", (namespace, name)
-            ).fetchone()
-        if row is None:
+    async def get_function(self, namespace: str, name: str, usage: bool = False) -> Reply:
+        status = self._status(namespace, name)
+        if status is None:
             return Reply(404, f"function {name} not found in namespace {namespace}")
-        return Reply(200, json.loads(row[0]))
+        if usage:
+            status["usage"] = {"cpu": 0, "totalMemoryBytes": 0}
+        return Reply(200, status)
 
     async def deploy(self, payload: dict[str, Any], namespace: str, *, update: bool) -> Reply:
         if not self._has_namespace(namespace):
             return Reply(404, f"namespace {namespace} not found")
         name = payload["service"]
+        old = self._status(namespace, name)
+        if update and old is None:
+            return Reply(404, f"function {name} not found in namespace {namespace}")
+        if not update and old is not None:
+            return Reply(409, f"function {name} already exists in namespace {namespace}")
+        try:
+            status = function_status(payload, namespace, old["createdAt"] if old else _now_rfc3339())
+        except ValueError as e:
+            return Reply(400, str(e))
         with self._lock:
-            row = self._db.execute(
-                "SELECT status FROM functions WHERE namespace = ? AND name = ?", (namespace, name)
-            ).fetchone()
-            if update and row is None:
-                return Reply(404, f"function {name} not found in namespace {namespace}")
-            if not update and row is not None:
-                return Reply(409, f"function {name} already exists in namespace {namespace}")
-            created = json.loads(row[0])["createdAt"] if row is not None else _now_rfc3339()
-            try:
-                status = function_status(payload, namespace, created)
-            except ValueError as e:
-                return Reply(400, str(e))
             self._db.execute(
                 "INSERT OR REPLACE INTO functions (namespace, name, status) VALUES (?, ?, ?)",
                 (namespace, name, json.dumps(status, sort_keys=True)),
@@ -210,14 +305,78 @@ class SqliteRegistry:
             return Reply(404, f"function {name} not found in namespace {namespace}")
         return Reply(202, None)
 
+    async def scale(self, namespace: str, name: str, replicas: int) -> Reply:
+        status = self._status(namespace, name)
+        if status is None:
+            return Reply(404, f"function {name} not found in namespace {namespace}")
+        status["replicas"] = status["availableReplicas"] = replicas
+        with self._lock:
+            self._db.execute(
+                "UPDATE functions SET status = ? WHERE namespace = ? AND name = ?",
+                (json.dumps(status, sort_keys=True), namespace, name),
+            )
+        return Reply(202, None)
+
+    async def list_secrets(self, namespace: str) -> Reply:
+        if not self._has_namespace(namespace):
+            return Reply(404, f"namespace {namespace} not found")
+        with self._lock:
+            rows = self._db.execute("SELECT name FROM secrets WHERE namespace = ? ORDER BY name", (namespace,))
+            return Reply(200, [{"name": r[0], "namespace": namespace} for r in rows])
+
+    async def write_secret(self, body: dict[str, Any], *, update: bool) -> Reply:
+        ns, name = body["namespace"], body["name"]
+        if not self._has_namespace(ns):
+            return Reply(404, f"namespace {ns} not found")
+        with self._lock:
+            exists = self._db.execute("SELECT 1 FROM secrets WHERE namespace = ? AND name = ?", (ns, name)).fetchone()
+            if update and exists is None:
+                return Reply(404, f"secret {name} not found in namespace {ns}")
+            if not update and exists is not None:
+                return Reply(409, f"secret {name} already exists in namespace {ns}")
+            self._db.execute("INSERT OR IGNORE INTO secrets (namespace, name) VALUES (?, ?)", (ns, name))
+        return Reply(202 if update else 201, None)
+
+    async def delete_secret(self, namespace: str, name: str) -> Reply:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM secrets WHERE namespace = ? AND name = ?", (namespace, name))
+        if cur.rowcount == 0:
+            return Reply(404, f"secret {name} not found in namespace {namespace}")
+        return Reply(202, None)
+
+    async def logs(self, query: dict[str, str], follow: bool) -> Streamed:
+        import asyncio
+
+        async def nothing() -> AsyncIterator[bytes]:
+            while follow:  # an empty stream that stays open until the caller goes away
+                await asyncio.sleep(3600)
+            return
+            yield b""  # pragma: no cover
+
+        async def done() -> None:
+            return None
+
+        return Streamed(200, [("content-type", "application/x-ndjson")], nothing(), done)
+
+    async def protected(self, namespace: str, name: str) -> bool:
+        status = self._status(namespace, name)
+        return status is not None and _is_protected(status)
+
+    async def invoke(self, call: Forward) -> Streamed:
+        raise BackendError(NO_RUNTIME)
+
     async def info(self) -> Reply:
         from faas_pro import __version__
 
         return Reply(
             200,
             {
-                "provider": {"provider": "faas-pro", "orchestration": "registry", "version": {"release": __version__}},
-                "version": {"release": __version__},
+                "provider": {
+                    "provider": "faas-pro",
+                    "orchestration": "registry",
+                    "version": {"release": __version__, "sha": ""},
+                },
+                "version": {"release": __version__, "sha": ""},
                 "arch": "",
             },
         )
@@ -266,31 +425,43 @@ def read_upstream_auth(path: Path, upstream: str) -> tuple[str, str]:
 
 
 class UpstreamBackend:
-    """Forwards authorised calls to an OpenFaaS gateway with basic auth."""
+    """Forwards authorised calls to an OpenFaaS gateway: the API with basic auth, invocations without."""
 
     name = "upstream"
 
-    def __init__(self, url: str, user: str, password: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, user: str, password: str, *, timeout: float = 30.0, invoke_timeout: float = 300.0
+    ) -> None:
+        import base64
+
         import httpx
 
         self.url = url.rstrip("/")
-        import base64
-
         basic = base64.b64encode(f"{user}:{password}".encode()).decode()
         # what an upstream (or a proxy before it) might echo back; never passed on to the caller
         self._hidden = tuple(s.encode() for s in (basic, password) if len(s) >= 4)
+        import socket
+
+        common: dict[str, Any] = {"base_url": self.url, "follow_redirects": False, "trust_env": False}
+        # httpcore writes headers and body separately: without TCP_NODELAY every request with a body
+        # waits for the upstream's delayed ACK (~40 ms)
+        nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         self._client = httpx.AsyncClient(
-            base_url=self.url,
             auth=(user, password),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=False,
-            trust_env=False,
+            transport=httpx.AsyncHTTPTransport(socket_options=nodelay),
+            **common,
         )
+        # invocations never carry the upstream's credentials (the function would see them)
+        from faas_pro.server.forward import Forwarder
+
+        self._forwarder = Forwarder(self.url, timeout=invoke_timeout)
+        self._protected: dict[tuple[str, str], tuple[bool, float]] = {}
 
     async def _call(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None) -> Reply:
         import httpx
 
-        content = json.dumps(body).encode() if body is not None else None
+        content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else {}
         try:
             async with self._client.stream(method, path, params=params, content=content, headers=headers) as r:
@@ -301,15 +472,17 @@ class UpstreamBackend:
                         raise BackendError("the upstream gateway's answer is too large")
                 ctype = r.headers.get("content-type")
                 status = r.status_code
+        except httpx.TimeoutException:
+            raise BackendError("the upstream gateway did not answer in time", 504) from None
         except httpx.HTTPError as e:
             raise BackendError(f"cannot reach the upstream gateway: {type(e).__name__}") from None
         if status in (401, 403):
             # the upstream refused OUR credentials: an operator problem, not the caller's
             raise BackendError(f"the upstream gateway refused the configured credentials ({status})")
-        body = bytes(buf)
+        data = bytes(buf)
         for hidden in self._hidden:
-            body = body.replace(hidden, b"***")
-        return Reply(status, body, ctype)
+            data = data.replace(hidden, b"***")
+        return Reply(status, data, ctype)
 
     async def namespaces(self) -> list[str]:
         r = await self._call("GET", "/system/namespaces")
@@ -323,23 +496,111 @@ class UpstreamBackend:
             raise BackendError("the upstream gateway's namespace list is not a list of strings")
         return names
 
-    async def create_namespace(self, name: str) -> Reply:
-        return await self._call("POST", "/system/namespace/", body={"name": name})
+    async def create_namespace(self, body: dict[str, Any]) -> Reply:
+        return await self._call("POST", "/system/namespace/", body=body)
+
+    async def get_namespace(self, namespace: str) -> Reply:
+        return await self._call("GET", f"/system/namespace/{namespace}")
+
+    async def update_namespace(self, namespace: str, body: dict[str, Any]) -> Reply:
+        return await self._call("PUT", f"/system/namespace/{namespace}", body=body)
+
+    async def delete_namespace(self, namespace: str) -> Reply:
+        return await self._call("DELETE", f"/system/namespace/{namespace}")
 
     async def list_functions(self, namespace: str) -> Reply:
         return await self._call("GET", "/system/functions", params={"namespace": namespace})
 
-    async def get_function(self, namespace: str, name: str) -> Reply:
-        return await self._call("GET", f"/system/function/{name}", params={"namespace": namespace})
+    async def get_function(self, namespace: str, name: str, usage: bool = False) -> Reply:
+        params = {"namespace": namespace, **({"usage": "1"} if usage else {})}
+        return await self._call("GET", f"/system/function/{name}", params=params)
 
     async def deploy(self, payload: dict[str, Any], namespace: str, *, update: bool) -> Reply:
+        self._protected.pop((namespace, payload["service"]), None)
         return await self._call("PUT" if update else "POST", "/system/functions", body=payload)
 
     async def delete_function(self, namespace: str, name: str) -> Reply:
+        self._protected.pop((namespace, name), None)
         return await self._call("DELETE", "/system/functions", body={"functionName": name, "namespace": namespace})
+
+    async def scale(self, namespace: str, name: str, replicas: int) -> Reply:
+        body = {"serviceName": name, "namespace": namespace, "replicas": replicas}
+        return await self._call("POST", f"/system/scale-function/{name}", params={"namespace": namespace}, body=body)
+
+    async def list_secrets(self, namespace: str) -> Reply:
+        return await self._call("GET", "/system/secrets", params={"namespace": namespace})
+
+    async def write_secret(self, body: dict[str, Any], *, update: bool) -> Reply:
+        return await self._call("PUT" if update else "POST", "/system/secrets", body=body)
+
+    async def delete_secret(self, namespace: str, name: str) -> Reply:
+        return await self._call("DELETE", "/system/secrets", body={"name": name, "namespace": namespace})
+
+    async def _stream(self, client: httpx.AsyncClient, request: httpx.Request) -> Streamed:
+        import httpx
+
+        try:
+            r = await client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise BackendError("the upstream gateway did not answer in time", 504) from None
+        except httpx.HTTPError as e:
+            raise BackendError(f"cannot reach the upstream gateway: {type(e).__name__}") from None
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in r.headers.raw]
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in r.aiter_raw():
+                    yield chunk
+            except httpx.HTTPError:
+                return  # the upstream went away mid-answer: end the stream
+
+        return Streamed(r.status_code, headers, chunks(), r.aclose)
+
+    async def logs(self, query: dict[str, str], follow: bool) -> Streamed:
+        import httpx
+
+        timeout = httpx.Timeout(None, connect=10.0) if follow else self._client.timeout
+        request = self._client.build_request("GET", "/system/logs", params=query, timeout=timeout)
+        s = await self._stream(self._client, request)
+        if s.status in (401, 403):
+            await s.close()
+            raise BackendError(f"the upstream gateway refused the configured credentials ({s.status})")
+        return s
+
+    async def protected(self, namespace: str, name: str) -> bool:
+        now = time.monotonic()
+        hit = self._protected.get((namespace, name))
+        if hit is not None and now < hit[1]:
+            return hit[0]
+        r = await self.get_function(namespace, name)
+        result = False
+        if r.status == 200:
+            try:
+                status = json.loads(r.body)
+            except ValueError:
+                raise BackendError("the upstream gateway's function status is not JSON") from None
+            result = isinstance(status, dict) and _is_protected(status)
+        if len(self._protected) > 10_000:
+            self._protected.clear()
+        self._protected[(namespace, name)] = (result, now + PROTECTED_TTL)
+        return result
+
+    async def invoke(self, call: Forward) -> Streamed:
+        from urllib.parse import quote
+
+        length: int | None = None
+        headers = []
+        for k, v in call.headers:
+            if k.lower() == "content-length":
+                length = int(v)
+            else:
+                headers.append((k, v))
+        path = quote(call.path, safe="/%:@!$&'()*+,;=-._~")
+        return await self._forwarder.request(call.method, path, call.query, headers, call.body, length)
 
     async def info(self) -> Reply:
         return await self._call("GET", "/system/info")
 
     async def close(self) -> None:
         await self._client.aclose()
+        await self._forwarder.aclose()

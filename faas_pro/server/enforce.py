@@ -1,4 +1,4 @@
-"""Who is calling: the gateway API accepts only tokens signed with OUR key (DESIGN §3, SECURITY 3).
+"""Who is calling: the gateway API accepts only tokens signed with OUR key (docs/server.md; docs/security.md rule 3).
 
 ``Authenticator.claims(authorization_header)`` returns the verified claims or raises
 ``Unauthenticated``. Verified tokens are remembered (by SHA-256 of the token, bounded LRU) until
@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
+    from faas_pro.iam import IamSet
     from faas_pro.server.signing import Signer
 
 CACHE_SIZE = 10_000
+FUNCTION_SCOPE = "function"
 
 
 class Unauthenticated(Exception):
@@ -27,14 +29,43 @@ class Unauthenticated(Exception):
         self.oversized = oversized  # refused before any parsing: 400, not 401
 
 
+class Authoriser(Protocol):
+    """Decides one action on ``<namespace>:<function>`` (``function=None``: ``<namespace>:*``)."""
+
+    def allowed(self, claims: dict[str, Any], action: str, namespace: str, function: str | None) -> bool: ...
+
+
+class IamAuthoriser:
+    """The production decision: the IAM set in force, the token's policy names (so edits apply at once)."""
+
+    def __init__(self, iam: Callable[[], IamSet]) -> None:
+        self._iam = iam
+
+    def allowed(self, claims: dict[str, Any], action: str, namespace: str, function: str | None) -> bool:
+        policies = tuple(claims.get("policy") or ())
+        return bool(self._iam().authorize(policies, action, namespace, function, claims).allowed)
+
+
+class AllowAllForBenchmark:
+    """Allows everything. Built only for ``--bench-insecure-no-authz`` with its environment switch."""
+
+    def allowed(self, claims: dict[str, Any], action: str, namespace: str, function: str | None) -> bool:
+        return True
+
+
+OWN_LEEWAY = 5  # seconds
+
+
 class Authenticator:
     def __init__(self, issuer_url: str, signer: Signer, clock: Callable[[], float]) -> None:
         from faas_pro.tokens import VerifyOptions
 
         self._signer = signer
         self._clock = clock
+        # our own tokens are checked against our own clock: a few seconds of leeway, not the 60 s
+        # other issuers get for clock skew (docs/security.md rule 1)
         self._options = VerifyOptions(
-            issuer=issuer_url, audiences=(issuer_url,), algorithms=("ES256",), typ=("at+jwt",)
+            issuer=issuer_url, audiences=(issuer_url,), algorithms=("ES256",), typ=("at+jwt",), leeway=OWN_LEEWAY
         )
         self._cache: OrderedDict[bytes, tuple[dict[str, Any], float]] = OrderedDict()
 
@@ -67,4 +98,22 @@ class Authenticator:
         self._cache[key] = (claims, float(claims["exp"]))
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
+        return claims
+
+    def api_claims(self, authorization: str | None) -> dict[str, Any]:
+        """An API token (``/system/*``): a function token is refused here."""
+        claims = self.claims(authorization)
+        if claims.get("scope") == FUNCTION_SCOPE:
+            raise Unauthenticated("a function token is not accepted by the API")
+        return claims
+
+    def function_claims(self, authorization: str | None, namespace: str, name: str) -> dict[str, Any]:
+        """A function token for ``namespace:name`` (``/function/*``): an API token is refused here."""
+        claims = self.claims(authorization)
+        if claims.get("scope") != FUNCTION_SCOPE:
+            raise Unauthenticated("an API token is not accepted for invocation (exchange it with scope=function)")
+        function = claims.get("function")
+        audience = function.get("audience") if isinstance(function, dict) else None
+        if audience and (not isinstance(audience, list) or f"{namespace}:{name}" not in audience):
+            raise Unauthenticated(f"the token's audience does not include {namespace}:{name}")
         return claims

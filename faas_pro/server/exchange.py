@@ -1,4 +1,4 @@
-"""RFC 8693 token exchange: an IdP token in, an ES256 OpenFaaS token out (DESIGN §3).
+"""RFC 8693 token exchange: an IdP token in, an ES256 OpenFaaS token out (docs/server.md).
 
 Every refusal is an ``ExchangeError`` that becomes a 400 with a description meant for the
 operator. Descriptions and logs carry claim values only truncated and ``repr``-quoted, never the
@@ -8,21 +8,24 @@ token itself.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from faas_pro.server.schema import is_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.iam import IamSet
+    from faas_pro.server.enforce import Authenticator
     from faas_pro.server.issuers import IssuerKeys
     from faas_pro.server.signing import Signer
 
+FUNCTION_SCOPE = "function"
 GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 SUBJECT_TOKEN_TYPES = frozenset(
     {ID_TOKEN_TYPE, "urn:ietf:params:oauth:token-type:access_token", "urn:ietf:params:oauth:token-type:jwt"}
 )
 # the descriptions the issue asks for, from faas_pro.tokens' reasons
-_FRIENDLY = {"audience is not ours": "audience not accepted", "token has expired": "token expired"}
 
 
 class ExchangeError(Exception):
@@ -49,7 +52,9 @@ class Exchanger:
         keys: IssuerKeys,
         clock: Callable[[], float],
         log: Callable[[str], None],
+        authn: Authenticator | None = None,
     ) -> None:
+        self._authn = authn
         self.issuer_url = issuer_url
         self._signer = signer
         self._iam = iam
@@ -57,28 +62,49 @@ class Exchanger:
         self._clock = clock
         self._log = log
 
-    async def exchange(self, params: Mapping[str, str]) -> dict[str, Any]:
+    async def exchange(self, params: Mapping[str, str], audiences: Sequence[str] = ()) -> dict[str, Any]:
+        """An API token (no ``scope``), or a function token for ``scope=function`` (docs/server.md)."""
+        scope = params.get("scope")
         try:
-            claims, policies, expiry = await self._check(params)
+            if scope not in (None, "", FUNCTION_SCOPE):
+                raise ExchangeError(f"scope must be {FUNCTION_SCOPE} or absent", "invalid_scope")
+            if scope != FUNCTION_SCOPE and audiences:
+                raise ExchangeError("audience is only for scope=function")
+            for a in audiences:
+                ns, colon, fn = a.partition(":")
+                if not colon or not is_name(ns) or not is_name(fn):
+                    raise ExchangeError(f"audience {show(a, 80)} must be <namespace>:<function>", "invalid_target")
+            own = scope == FUNCTION_SCOPE and self._is_ours(params.get("subject_token"))
+            if own:
+                claims, policies, expiry = self._check_own(params)
+            else:
+                claims, policies, expiry = await self._check(params)
+                claims = {**claims, "sub": f"fed:{claims['sub']}", "fed:iss": claims["iss"]}
         except ExchangeError as e:
             self._log(f"exchange refused: {e.description}")
             raise
         now = int(self._clock())
+        remaining = int(claims.get("exp", now + expiry)) - now if isinstance(claims.get("exp"), int) else expiry
+        expiry = max(1, min(expiry, remaining)) if scope == FUNCTION_SCOPE else expiry
         out = dict(claims)
+        for k in ("nbf", "function", "scope"):
+            out.pop(k, None)
         out.update(
             {
                 "iss": self.issuer_url,
                 "aud": self.issuer_url,
-                "sub": f"fed:{claims['sub']}",
-                "fed:iss": claims["iss"],
                 "policy": list(policies),
                 "iat": now,
                 "exp": now + expiry,
                 "jti": secrets.token_urlsafe(16),
             }
         )
+        if scope == FUNCTION_SCOPE:
+            out["scope"] = FUNCTION_SCOPE
+            out["function"] = {"permissions": self._permissions(policies), "audience": list(dict.fromkeys(audiences))}
         token = self._signer.sign(out)
-        self._log(f"exchange ok: sub={show(out['sub'])} fed:iss={show(claims['iss'])} policy={','.join(policies)}")
+        kind = "function token" if scope == FUNCTION_SCOPE else "exchange"
+        self._log(f"{kind} ok: sub={show(out['sub'])} fed:iss={show(out.get('fed:iss'))} policy={','.join(policies)}")
         return {
             "access_token": token,
             "issued_token_type": ID_TOKEN_TYPE,
@@ -86,8 +112,47 @@ class Exchanger:
             "expires_in": expiry,
         }
 
+    def _is_ours(self, token: str | None) -> bool:
+        from faas_pro.tokens import TokenError, decode_unverified
+
+        if not token:
+            return False
+        try:
+            _, payload = decode_unverified(token)
+        except TokenError:
+            return False
+        return payload.get("iss") == self.issuer_url
+
+    def _check_own(self, params: Mapping[str, str]) -> tuple[dict[str, Any], tuple[str, ...], int]:
+        """This gateway's own API token, exchanged for a function token (what faas-cli sends)."""
+        from faas_pro.server.enforce import Unauthenticated
+
+        if self._authn is None:
+            raise ExchangeError("gateway tokens cannot be exchanged here")
+        if params.get("subject_token_type") not in SUBJECT_TOKEN_TYPES:
+            raise ExchangeError("subject_token_type must be an id_token, access_token or jwt token type")
+        try:
+            claims = self._authn.api_claims("Bearer " + params["subject_token"])
+        except Unauthenticated as e:
+            raise ExchangeError(f"invalid subject token: {e.reason}") from None
+        issuer = self._iam().issuer_for(str(claims.get("fed:iss", "")))
+        expiry = int(issuer.token_expiry) if issuer is not None else int(claims["exp"]) - int(self._clock())
+        return dict(claims), tuple(claims["policy"]), expiry
+
+    def _permissions(self, policies: Sequence[str]) -> list[str]:
+        """The ``<ns>:<name>`` patterns the policies allow to invoke (OpenFaaS watchdogs read them)."""
+        iam = self._iam()
+        out: list[str] = []
+        for name in policies:
+            policy = iam.policies.get(name)
+            for st in policy.statements if policy is not None else ():
+                if st.effect == "Allow" and "Function:Invoke" in st.covers and st.condition is None:
+                    out.extend(r.pattern for r in st.resources)
+        return sorted(set(out))
+
     async def _check(self, params: Mapping[str, str]) -> tuple[dict[str, Any], tuple[str, ...], int]:
         from faas_pro.server.issuers import IssuerError
+        from faas_pro.server.token_answers import exchange_answer
         from faas_pro.tokens import MAX_TOKEN_BYTES, TokenError, VerifyOptions, decode_unverified, verify
 
         grant = params.get("grant_type")
@@ -103,7 +168,7 @@ class Exchanger:
         try:
             header, payload = decode_unverified(token)
         except TokenError as e:
-            raise ExchangeError(f"malformed subject token: {e.reason}") from None
+            raise ExchangeError(exchange_answer(e.code, e.reason).description) from None
         iss = payload.get("iss")
         if not isinstance(iss, str) or not iss:
             raise ExchangeError("the subject token has no issuer")
@@ -122,7 +187,7 @@ class Exchanger:
         try:
             claims = verify(token, lookup, options, self._clock())
         except TokenError as e:
-            raise ExchangeError(_FRIENDLY.get(e.reason, f"invalid subject token: {e.reason}")) from None
+            raise ExchangeError(exchange_answer(e.code, e.reason).description) from None
         match = iam.match_roles(claims)
         if not match.policies:
             raise ExchangeError(f"No policies found for subject: {show(claims['sub'])}")

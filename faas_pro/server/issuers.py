@@ -1,6 +1,6 @@
 """Keys of the trusted issuers: discovery + JWKS, fetched only from configured URLs, cached.
 
-Rules (SECURITY 2, 6, 10; DESIGN §4, §6):
+Rules (docs/security.md rules 2, 6 and 10; docs/iam.md, JwtIssuer):
 - the only URLs fetched are ``<issInternal or iss>/.well-known/openid-configuration`` and the
   ``jwks_uri`` it names; nothing that comes from a token (``jku``, ``x5u``, ``iss`` of an
   unconfigured issuer) is ever fetched;

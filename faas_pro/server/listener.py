@@ -305,6 +305,7 @@ def run_server(app: Any, sock: socket.socket, limits: Limits, log: Log, on_start
         access_log=False,
         lifespan="on",
         server_header=False,
+        proxy_headers=False,  # the caller's X-Forwarded-* are not trusted: the peer address is the client
         date_header=False,
         timeout_graceful_shutdown=5,
         backlog=ACCEPT_BATCH,

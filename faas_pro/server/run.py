@@ -47,6 +47,9 @@ class ServeConfig:
     limits: Limits = field(default_factory=Limits)
     workers: int = 1
     audit_outbox_name: str = "audit.db"
+    invoke_auth: str = "protected"  # or "all"
+    invoke_max_body: int = 32 * 1024 * 1024
+    invoke_timeout: float = 300.0
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -103,14 +106,26 @@ def _logger(stream: TextIO) -> Any:
 
 
 def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
-    """Load and check everything; raise FaasProError for the first bad input."""
+    """Check every input, then build every collaborator; raise FaasProError for the first bad input.
+
+    Nothing that holds a resource (database, HTTP client) is opened before all inputs were checked,
+    and what was opened is closed again when a later step fails.
+    """
+    import httpx
+
     from faas_pro.iam import load_iam
     from faas_pro.server.app import Gateway
-    from faas_pro.server.backends import NAME_RE, SqliteRegistry, UpstreamBackend, read_upstream_auth
+    from faas_pro.server.backends import SqliteRegistry, UpstreamBackend, read_upstream_auth
+    from faas_pro.server.enforce import AllowAllForBenchmark, Authenticator, IamAuthoriser
+    from faas_pro.server.exchange import Exchanger
+    from faas_pro.server.issuers import IssuerKeys
     from faas_pro.server.reload import IamHolder
+    from faas_pro.server.schema import is_name
     from faas_pro.server.signing import Signer, load_key
+    from faas_pro.tokens import jwks_lookup
     from faas_pro.urls import normalise_gateway
 
+    _negative_import_cache("sniffio")
     log = _logger(deps.stderr)
     issuer_url = normalise_gateway(cfg.issuer_url)
     if issuer_url != cfg.issuer_url.rstrip("/"):
@@ -121,19 +136,19 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
     iam = load_iam(list(cfg.iam_paths))
     holder = IamHolder(list(cfg.iam_paths), iam, deps.clock, log)
     for ns in cfg.namespaces:
-        if not NAME_RE.match(ns):
+        if not is_name(ns):
             raise UsageError(f"--namespace {ns!r} is not a DNS-1123 label")
+    if cfg.invoke_auth not in ("protected", "all"):
+        raise UsageError("--invoke-auth must be protected or all")
+    if cfg.invoke_max_body < 0 or cfg.invoke_timeout <= 0:
+        raise UsageError("--invoke-max-body must be >= 0 and --invoke-timeout > 0")
     state = cfg.state_dir or (deps.data_dir / "server")
-    backend: Any
+    upstream_creds = None
     if cfg.upstream:
         if not cfg.upstream_auth_file:
             raise UsageError("--upstream needs --upstream-auth-file FILE")
         upstream = normalise_gateway(cfg.upstream)
-        user, password = read_upstream_auth(cfg.upstream_auth_file, upstream)
-        backend = UpstreamBackend(upstream, user, password)
-    else:
-        backend = SqliteRegistry(state / "registry.db", cfg.namespaces)
-    outbox = None
+        upstream_creds = read_upstream_auth(cfg.upstream_auth_file, upstream)
     secret = None
     if cfg.audit_webhook:
         if not cfg.audit_webhook.startswith(("http://", "https://")):
@@ -141,17 +156,6 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
         if not cfg.audit_secret_file:
             raise UsageError("--audit-webhook needs --audit-secret-file FILE (the HMAC secret)")
         secret = _read_secret(cfg.audit_secret_file, "audit secret file")
-        from faas_pro.server.audit import Outbox
-
-        if cfg.audit_max_events < 1 or cfg.audit_max_bytes < 1:
-            raise UsageError("--audit-max-events and --audit-max-bytes must be positive")
-        outbox = Outbox(
-            state / cfg.audit_outbox_name,
-            cfg.audit_max_events,
-            max_bytes=cfg.audit_max_bytes,
-            strict=cfg.audit_strict,
-            log=log,
-        )
     dashboard = None
     if cfg.dashboard_client_id:
         from faas_pro.server.dashboard import make_config
@@ -169,21 +173,77 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
         raise UsageError("the --dashboard-* options need --dashboard-client-id")
     if cfg.no_authz:
         log("WARNING: authorisation is OFF (benchmark setting); every request is allowed")
-    return Gateway(
-        issuer_url=issuer_url,
-        signer=signer,
-        iam=holder,
-        backend=backend,
-        clock=deps.clock,
-        log=log,
-        audit_verbs=cfg.audit_verbs,
-        outbox=outbox,
-        audit_webhook=cfg.audit_webhook,
-        audit_secret=secret,
-        fetch_timeout=cfg.fetch_timeout,
-        no_authz=cfg.no_authz,
-        dashboard=dashboard,
-    )
+    # every input is good: open what holds resources, closing it again if a later step fails
+    with contextlib.ExitStack() as undo:
+        backend: Any
+        if upstream_creds is not None:
+            backend = UpstreamBackend(upstream, *upstream_creds, invoke_timeout=cfg.invoke_timeout)
+            undo.callback(_close_async, backend.close)
+        else:
+            backend = SqliteRegistry(state / "registry.db", cfg.namespaces)
+            undo.callback(_close_async, backend.close)
+        outbox = deliverer = None
+        closers: list[Any] = []
+        if cfg.audit_webhook and secret is not None:
+            from faas_pro.server.audit import Deliverer, Outbox
+
+            if cfg.audit_max_events < 1 or cfg.audit_max_bytes < 1:
+                raise UsageError("--audit-max-events and --audit-max-bytes must be positive")
+            outbox = Outbox(
+                state / cfg.audit_outbox_name,
+                cfg.audit_max_events,
+                max_bytes=cfg.audit_max_bytes,
+                strict=cfg.audit_strict,
+                log=log,
+            )
+            undo.callback(outbox.close)
+            audit_client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=5.0)
+            closers.append(audit_client.aclose)
+            deliverer = Deliverer(outbox, audit_client, cfg.audit_webhook, secret, log)
+        fetch_client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=cfg.fetch_timeout)
+        closers.append(fetch_client.aclose)
+        keys = IssuerKeys(fetch_client, deps.clock, jwks_lookup, timeout=cfg.fetch_timeout)
+        authn = Authenticator(issuer_url, signer, deps.clock)
+        exchanger = Exchanger(issuer_url, signer, holder.get, keys, deps.clock, log, authn)
+        gw = Gateway(
+            issuer_url=issuer_url,
+            signer=signer,
+            iam=holder,
+            backend=backend,
+            authn=authn,
+            authz=AllowAllForBenchmark() if cfg.no_authz else IamAuthoriser(holder.get),
+            exchanger=exchanger,
+            clock=deps.clock,
+            log=log,
+            audit_verbs=cfg.audit_verbs,
+            outbox=outbox,
+            deliverer=deliverer,
+            invoke_auth_all=cfg.invoke_auth == "all",
+            invoke_max_body=cfg.invoke_max_body,
+            closers=closers,
+            keys=keys,
+            fetch_timeout=cfg.fetch_timeout,
+            dashboard=dashboard,
+        )
+        undo.pop_all()
+    return gw
+
+
+def _negative_import_cache(name: str) -> None:
+    """Remember that an optional module is absent. httpcore tries ``import sniffio`` on every
+    request and, without it installed, pays a full (failing) module search each time: about a
+    fifth of an invocation's cost. A ``None`` entry in ``sys.modules`` makes that import fail at once."""
+    import importlib.util
+    import sys
+
+    if name not in sys.modules and importlib.util.find_spec(name) is None:
+        sys.modules[name] = None  # type: ignore[assignment]
+
+
+def _close_async(close: Any) -> None:
+    import asyncio
+
+    asyncio.run(close())
 
 
 def serve(cfg: ServeConfig, deps: Deps) -> int:
@@ -194,6 +254,7 @@ def serve(cfg: ServeConfig, deps: Deps) -> int:
         raise FaasProError(
             "faas-pro serve needs the server extra", "install it with: pip install 'faas-pro[server]'"
         ) from None
+    import asyncio
     from dataclasses import replace
 
     from faas_pro.server.app import build_app
@@ -230,12 +291,19 @@ def serve(cfg: ServeConfig, deps: Deps) -> int:
         return code
 
     gw = build_gateway(cfg, deps)
-    sock = _bind(host, port)
+    try:
+        sock = _bind(host, port)
+    except BaseException:
+        asyncio.run(gw.aclose())
+        raise
     real_port = sock.getsockname()[1]
+    started = False
     try:
         started = run_server(build_app(gw), sock, cfg.limits, gw.log, lambda: announce(real_port))
     finally:
         sock.close()
+        if not started:  # the lifespan never ran (or failed): close what it would have
+            asyncio.run(gw.aclose())
     gw.log("stopped")
     return 0 if started else 1
 

@@ -2,7 +2,7 @@
 
 The ``kid`` is the RFC 7638 thumbprint of the public key, so it is stable across restarts and
 different keys never share one. Previous keys (``--previous-issuer-key``) are published and accepted
-for verification but never used to sign: that is the rotation overlap (SECURITY rule 10).
+for verification but never used to sign: that is the rotation overlap (docs/security.md rule 10).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The per-user, per-gateway login lock (SECURITY rule 8): one browser, one refresh at a time.
+"""The per-user, per-gateway login lock (docs/security.md rule 8): one browser, one refresh at a time.
 
 ``<data_dir>/locks/<sha256(gateway)[:24]>.lock``, held with the ``filelock`` package (``fcntl``/
 ``msvcrt``: released by the OS if the holder dies). The gateway is hashed so that a URL never

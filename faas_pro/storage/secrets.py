@@ -1,4 +1,4 @@
-"""Where tokens live (DESIGN §2, SECURITY rule 7): the OS keyring, or a 0600 file, or memory.
+"""Where tokens live (docs/storage.md; docs/security.md rule 7): the OS keyring, or a 0600 file, or memory.
 
 Selection (``FAAS_PRO_TOKEN_STORE``):
 

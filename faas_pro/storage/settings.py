@@ -1,4 +1,4 @@
-"""Per-gateway login settings (DESIGN §2): never secrets or tokens.
+"""Per-gateway login settings (docs/storage.md): never secrets or tokens.
 
 File: ``<config_dir>/settings.json`` = ``{"version": 1, "gateways": {"<normalised url>": {…}}}``.
 Unknown keys of a gateway entry are kept in ``extra`` and written back, so that an older

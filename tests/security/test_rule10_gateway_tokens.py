@@ -99,7 +99,7 @@ def test_a_full_outbox_is_logged_and_never_fails_a_request(tmp_path: Path) -> No
     gw = build_gateway(cfg, deps)
     assert gw.outbox is not None
     gw.outbox.close()
-    gw.outbox = Outbox(tmp_path / "small.db", max_events=2)
+    gw.outbox = Outbox(tmp_path / "small.db", max_events=2, log=gw.log)  # run.py passes the log too
     now = int(time.time())
     token = gw.signer.sign(
         {"iss": GATEWAY, "aud": GATEWAY, "sub": "fed:s", "policy": ["admin"], "iat": now, "exp": now + 60, "jti": "j"}

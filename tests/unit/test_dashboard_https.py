@@ -14,6 +14,9 @@ from faas_pro.server.app import Gateway, build_app
 from faas_pro.server.backends import SqliteRegistry
 from faas_pro.server.dashboard import make_config
 from faas_pro.server.dashboard.session import Sealer
+from faas_pro.server.enforce import Authenticator, IamAuthoriser
+from faas_pro.server.exchange import Exchanger
+from faas_pro.server.issuers import IssuerKeys
 from faas_pro.server.reload import IamHolder
 from faas_pro.server.signing import Signer, generate_key_file, load_key
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, write_iam
@@ -33,13 +36,22 @@ def _gateway(tmp_path: Path) -> Gateway:
     generate_key_file(tmp_path / "gw.pem")
     logs: list[str] = []
     dash = make_config(iam, GW, "faas-dashboard", logs.append, session_key_file=tmp_path / "session.key")
+    signer = Signer(load_key(tmp_path / "gw.pem"))
+    holder = IamHolder([iam_dir], iam, time.time, logs.append)
+    authn = Authenticator(GW, signer, time.time)
+    client = httpx.AsyncClient()
+    keys = IssuerKeys(client, time.time, lambda jwks: None)  # never fetches in this test
     return Gateway(
         issuer_url=GW,
-        signer=Signer(load_key(tmp_path / "gw.pem")),
-        iam=IamHolder([iam_dir], iam, time.time, logs.append),
+        signer=signer,
+        iam=holder,
         backend=SqliteRegistry(tmp_path / "registry.db", ("staging", "prod")),
+        authn=authn,
+        authz=IamAuthoriser(holder.get),
+        exchanger=Exchanger(GW, signer, holder.get, keys, time.time, logs.append, authn),
         clock=time.time,
         log=logs.append,
+        closers=[client.aclose],
         dashboard=dash,
     )
 
@@ -80,8 +92,6 @@ def test_https_cookie_and_session(tmp_path: Path) -> None:
             assert parts[0] == "__Host-faas-pro-session="
             assert {"Path=/", "Max-Age=0", "HttpOnly", "SameSite=Lax", "Secure"} <= set(parts)
             assert not any(p.lower().startswith("domain") for p in parts)
-        for close in app.router.routes[-1].app.state.close:  # type: ignore[attr-defined]
-            await close()
-        await gw.backend.close()
+        await gw.aclose()  # the backend, the dashboard's HTTP clients, the issuer-key client
 
     asyncio.run(go())

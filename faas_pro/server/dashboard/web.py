@@ -126,7 +126,7 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         if s is None or not isinstance(s.get("t"), str) or not isinstance(s.get("csrf"), str):
             return None
         try:
-            s["claims"] = gw.authn.claims("Bearer " + s["t"])
+            s["claims"] = gw.authn.api_claims("Bearer " + s["t"])
         except Unauthenticated:
             return None
         return s
@@ -145,7 +145,7 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
 
         try:
             raw = await read_body(request, MAX_FORM)
-            return parse_form(raw, "")
+            return {k: v[0] for k, v in parse_form(raw, "").items()}  # a repeated field is already a 400
         except TooLarge:
             raise _Page(413, "Too large", f"The form is larger than {MAX_FORM} bytes.") from None
         except (BadRequest, UnicodeDecodeError, ValueError):
