@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.deps import Deps
 
 # Commands that never wait for anything but one HTTP answer: the garbage collector stays off while
-# they run (docs/startup.md). Never `serve` (long-running) nor `auth` (waits for a browser).
+# they run (docs/architecture.md, "Start-up"). Never `serve` (long-running) nor `auth` (waits for a browser).
 SHORT_COMMANDS = frozenset({"list", "ls", "namespaces", "token", "status", "--help", "-h", "--version"})
 
 

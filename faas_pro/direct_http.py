@@ -1,4 +1,4 @@
-"""One GET with the standard library's ``http.client``, for the fast path (docs/startup.md).
+"""One GET with the standard library's ``http.client``, for the fast path (docs/architecture.md, "Start-up").
 
 httpx costs 50-70 ms of start-up (its import, httpcore, building a client); ``http.client`` a fraction
 of it. It is used ONLY where it cannot behave differently from the client ``build_http_client`` makes

@@ -1,4 +1,4 @@
-"""The fast path: the daily commands answered before Typer is imported (docs/startup.md).
+"""The fast path: the daily commands answered before Typer is imported (docs/architecture.md, "Start-up").
 
 ``faas-pro list``, ``ls``, ``namespaces``, ``token`` and ``status`` run many times a day, often in
 loops (``curl -H "Authorization: Bearer $(faas-pro token)"``). Importing Typer costs 25-40 ms, so
