@@ -8,8 +8,8 @@ Anything else returns ``None`` and goes to Typer, so help, completion, usage err
 unusual spelling stay Typer's own: ``-h``/``--help``, an unknown or repeated option, an option with
 no value or a value starting with ``-``, joined short options (``-vq``, ``-gURL``), ``--``, a
 positional argument, a ``--sort`` that is not one of faas_pro.formats.SORTS, the root's own options
-(``-V list``), a shell completion request, or ``FAAS_PRO_NO_FAST_PATH=1`` (tests use it to compare
-both paths: tests/integration/test_fastpath_parity.py).
+(``-V list``), a shell completion request, or ``FAAS_PRO_NO_FAST_PATH`` set to anything but ``0``
+(tests use it to compare both paths: tests/integration/test_fastpath_parity.py).
 
 The one difference from the Typer path is the HTTP client: for a plain ``http://`` gateway that
 needs no proxy the GET goes through ``faas_pro.direct_http`` (the standard library) instead of httpx;
@@ -186,7 +186,7 @@ class Plan:
 
 def plan(args: Sequence[str], env: Mapping[str, str]) -> Plan | None:
     """The fast-path plan for ``args``, or None when Typer must run them."""
-    if env.get(NO_FAST_PATH_ENV) or "_FAAS_PRO_COMPLETE" in env:
+    if env.get(NO_FAST_PATH_ENV, "0") not in ("", "0") or "_FAAS_PRO_COMPLETE" in env:
         return None
     parsed = parse(args)
     return Plan(*parsed) if parsed is not None else None

@@ -81,6 +81,7 @@ def test_anything_else_goes_to_typer(args: list[str]) -> None:
 def test_the_switch_and_completion_requests_go_to_typer() -> None:
     assert plan(["list"], {}) is not None
     assert plan(["list"], {"FAAS_PRO_NO_FAST_PATH": "1"}) is None
+    assert plan(["list"], {"FAAS_PRO_NO_FAST_PATH": "0"}) is not None
     assert plan(["list"], {"_FAAS_PRO_COMPLETE": "bash_complete"}) is None
 
 
