@@ -17,7 +17,7 @@ import pytest
 from faas_pro.deps import Deps
 from faas_pro.direct_http import DirectHTTP, no_proxy_applies, usable_for
 from faas_pro.errors import FaasProError
-from faas_pro.fastpath import FastDeps, parse, plan
+from faas_pro.fastpath import SPECS, FastDeps, parse, plan
 from faas_pro.gateway import GatewayClient
 from tests.security.conftest import NO_LENGTH, FakeHTTP, Req
 
@@ -67,7 +67,7 @@ def test_plain_command_lines_are_taken(args: list[str], expected: tuple[str, dic
         ["list", "--", "-q"],
         ["list", "extra"],
         ["list", "--gate", "x"],  # not a spelling click knows either
-        ["token", "-k", "x"],  # token has no -k
+        ["token", "-k", "x"],  # -k with token: function tokens (--function), Typer's
         ["token", "--json"],
         ["status", "-j"],  # status has --json only
         ["namespaces", "-n", "x"],
@@ -216,3 +216,37 @@ def test_short_commands_run_without_the_collector_and_serve_keeps_it() -> None:
     assert _gc_after("--help") == "GC False True"
     assert _gc_after("iam", "--help") == "GC True True"  # not a short command: only frozen at exit
     assert _gc_after("serve", "--help") == "GC True False"  # serve: never touched
+
+
+# --------------------------------------------------------------------------- no drift from the Typer commands
+
+# options of the daily commands that only Typer handles (a command line with them falls through)
+TYPER_ONLY = {
+    "list": {"--help", "-h"},
+    "ls": {"--help", "-h"},
+    "namespaces": {"--help", "-h"},
+    "token": {"--help", "-h", "--function", "-k", "--token"},  # function tokens: Typer
+    "status": {"--help", "-h", "--all"},
+}
+
+
+@pytest.mark.parametrize("command", sorted(SPECS))
+def test_the_fast_path_knows_the_typer_commands_options(command: str) -> None:
+    """Every spelling the fast path takes is the Typer command's, for the same parameter and of the
+    same kind (value or flag); every option the Typer command has is taken or listed in TYPER_ONLY."""
+    from faas_pro import compat
+    from faas_pro.cli import app
+
+    group = compat.click_command(app)
+    typer_cmd = group.commands[command]  # type: ignore[attr-defined]
+    typer_opts: dict[str, tuple[str, bool]] = {}
+    for param in typer_cmd.params:
+        for spelling in [*param.opts, *param.secondary_opts]:
+            typer_opts[spelling] = (param.name, bool(getattr(param, "is_flag", False)))
+    values, flags = SPECS[command]
+    for spelling, dest in values.items():
+        assert typer_opts.get(spelling) == (dest, False), (command, spelling)
+    for spelling, dest in flags.items():
+        assert typer_opts.get(spelling) == (dest, True), (command, spelling)
+    rest = set(typer_opts) - set(values) - set(flags)
+    assert rest <= TYPER_ONLY[command], (command, rest - TYPER_ONLY[command])
