@@ -114,6 +114,7 @@ class Deps:
         anchors instead, so that any https connection made through it fails closed, never open.
         """
         plain = bool(only_url and only_url.lower().startswith("http://") and verify and not ca_file)
+        plain = plain and not self._proxied()  # a proxy may be reached over https: keep the trust store
         key = (ca_file, verify, timeout, plain)
         if self._http is not None and self._http_key == key:
             return self._http
@@ -122,10 +123,21 @@ class Deps:
         if self._http is not None:
             self._http.close()
         self._http = build_http_client(
-            ca_file=ca_file, verify=verify, timeout=timeout, plain=plain, transport=self.transport
+            ca_file=ca_file, verify=verify, timeout=timeout, plain=plain, transport=self.transport, env=self.env
         )
         self._http_key = key
         return self._http
+
+    def gateway(self, flag: str | None) -> str:
+        """The gateway of this command, normalised: ``-g`` → ``OPENFAAS_URL`` → the default set by
+        ``faas-pro use`` → ``http://127.0.0.1:8080`` (the settings are read only when needed)."""
+        from faas_pro.urls import DEFAULT_GATEWAY, normalise_gateway
+
+        chosen = flag or self.env.get("OPENFAAS_URL") or self.settings().default_gateway() or DEFAULT_GATEWAY
+        return normalise_gateway(chosen)
+
+    def _proxied(self) -> bool:
+        return any(self.env.get(v) or self.env.get(v.lower()) for v in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"))
 
     def settings(self) -> SettingsStore:
         """Per-gateway login settings under ``config_dir`` (created on first use)."""

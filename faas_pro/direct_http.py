@@ -2,8 +2,9 @@
 
 httpx costs 50-70 ms of start-up (its import, httpcore, building a client); ``http.client`` a fraction
 of it. It is used ONLY where it cannot behave differently from the client ``build_http_client`` makes
-(faas_pro/http_client.py): see :func:`usable_for`. Everything else (https, proxies, custom CAs,
-``--tls-no-verify``, a test transport) goes through httpx as before. The answer is mapped to a result or
+(faas_pro/http_client.py): see :func:`usable_for`, which asks that module's own proxy rules.
+Everything else (https, a proxied host, custom CAs, ``--tls-no-verify``, a test transport) goes
+through httpx as before. The answer is mapped to a result or
 an error by ``faas_pro.gateway.parse_answer``, the same function that maps httpx's answers.
 
 What it keeps from the httpx client: the ``User-Agent``, the timeouts (connect at most 10 s, reads
@@ -13,31 +14,24 @@ What it keeps from the httpx client: the ``User-Agent``, the timeouts (connect a
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 
-_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
 
+def no_proxy_applies(url: str, env: Mapping[str, str]) -> bool:
+    """True when the httpx client would connect to ``url`` directly: the same decision, by the same
+    code (``faas_pro.http_client.ProxySettings``: loopback and ``NO_PROXY`` hosts are never proxied)."""
+    from urllib.parse import urlsplit
 
-def no_proxy_applies(env: Mapping[str, str]) -> bool:
-    """True when the httpx client would connect directly, whatever the host: no proxy variable is
-    set, or ``NO_PROXY`` has a ``*`` entry (urllib/httpx then use no proxy at all).
+    from faas_pro.http_client import ProxySettings
 
-    Conservative on purpose: a ``NO_PROXY`` naming the gateway's host is left to httpx, and so is
-    macOS and Windows, where a proxy can come from the system settings rather than the environment.
-    """
-    no = env.get("no_proxy") or env.get("NO_PROXY") or ""
-    if "*" in (h.strip() for h in no.split(",")):
-        return True
-    if sys.platform in ("darwin", "win32"):
-        return False
-    return not any(v for k, v in env.items() if k.lower() in _PROXY_VARS)
+    parts = urlsplit(url)
+    return ProxySettings.from_env(env).for_url(parts.scheme.lower(), parts.hostname or "") is None
 
 
 def usable_for(url: str, *, env: Mapping[str, str], ca_file: str | None, verify: bool) -> bool:
     """The standard-library client may fetch ``url``: plain ``http://`` (no TLS, so no CA or
-    verification to keep), verification not switched off, no CA file given, and no proxy."""
-    return url.lower().startswith("http://") and verify and not ca_file and no_proxy_applies(env)
+    verification to keep), verification not switched off, no CA file given, and no proxy for it."""
+    return url.lower().startswith("http://") and verify and not ca_file and no_proxy_applies(url, env)
 
 
 class DirectHTTP:

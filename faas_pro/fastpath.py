@@ -32,7 +32,7 @@ NO_FAST_PATH_ENV = "FAAS_PRO_NO_FAST_PATH"
 _GW = {"-g": "gateway", "--gateway": "gateway"}
 _TOKEN = {"-k": "token", "--token": "token"}
 _TLS_VALUE = {"--ca-file": "ca_file"}
-_TLS_FLAG = {"--tls-no-verify": "tls_no_verify"}
+_TLS_FLAG = {"--tls-no-verify": "tls_no_verify", "--insecure-http": "insecure_http"}
 # command -> (options that take a value, flags): each spelling -> the parameter of faas_pro/cli/gateway.py
 SPECS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "namespaces": ({**_GW, **_TOKEN, **_TLS_VALUE}, dict(_TLS_FLAG)),
@@ -120,9 +120,7 @@ class Plan:
         return self.opts.get(name) is True
 
     def _gateway(self, deps: Deps) -> str:
-        from faas_pro.urls import resolve_gateway
-
-        return resolve_gateway(self._str("gateway"), deps.env)
+        return deps.gateway(self._str("gateway"))
 
     def run(self, deps: Deps) -> int:
         """What the Typer command of the same name does (faas_pro/cli/gateway.py), step for step."""
@@ -140,11 +138,19 @@ class Plan:
 
         gw = self._gateway(deps)
         token, ca_file, no_verify = self._str("token"), self._str("ca_file"), self._flag("tls_no_verify")
+        insecure = self._flag("insecure_http")
         if self.command == "namespaces":
-            deps.stdout.write(formats.namespaces(uc.namespaces(deps, uc.ClientInput(gw, token, ca_file, no_verify))))
+            inp = uc.ClientInput(gw, token, ca_file, no_verify, insecure_http=insecure)
+            deps.stdout.write(formats.namespaces(uc.namespaces(deps, inp)))
             return
         inp = uc.ListInput(
-            gw, token, ca_file, no_verify, namespace=self._str("namespace"), sort=self._str("sort") or "name"
+            gw,
+            token,
+            ca_file,
+            no_verify,
+            insecure_http=insecure,
+            namespace=self._str("namespace"),
+            sort=self._str("sort") or "name",
         )
         functions = uc.list_functions(deps, inp)
         if self._flag("as_json"):

@@ -40,6 +40,8 @@ def _tls_hint(e: BaseException) -> str | None:
         if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
             return "its TLS certificate is not trusted: pass --ca-file FILE with the CA that signed it"
         seen = seen.__cause__ or seen.__context__
+    if str(e).startswith("through the proxy "):  # faas_pro.http_client names the proxy it went through
+        return f"tried {e}; check the proxy, or list the host in NO_PROXY"
     return None
 
 

@@ -3,7 +3,6 @@ saved per gateway (settings, tokens, locks)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from faas_pro.errors import UsageError
@@ -38,11 +37,6 @@ def normalise_gateway(url: str) -> str:
     netloc = f"{host}:{port}" if port is not None else host
     path = parts.path.rstrip("/")
     return urlunsplit((scheme, netloc, path, "", ""))
-
-
-def resolve_gateway(flag: str | None, env: Mapping[str, str]) -> str:
-    """``--gateway`` → ``OPENFAAS_URL`` → the default, normalised."""
-    return normalise_gateway(flag or env.get("OPENFAAS_URL") or DEFAULT_GATEWAY)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

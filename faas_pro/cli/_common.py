@@ -21,4 +21,4 @@ def deps_of(ctx: typer.Context) -> Deps:
     return obj  # type: ignore[no-any-return]
 
 
-GATEWAY_HELP = "Gateway URL (env OPENFAAS_URL, default http://127.0.0.1:8080)."
+GATEWAY_HELP = "Gateway URL (env OPENFAAS_URL, else the one set by faas-pro use, else http://127.0.0.1:8080)."

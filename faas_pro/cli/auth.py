@@ -86,6 +86,17 @@ def auth(
         help="Also write the OpenFaaS token into faas-cli's config.yml (OPENFAAS_CONFIG, ~/.openfaas).",
         show_default=False,
     ),
+    par: str | None = typer.Option(
+        None,
+        "--par",
+        help="Pushed authorization requests (RFC 9126): never, auto (when the IdP offers them) or always.",
+        show_default=False,
+    ),
+    insecure_http: bool = typer.Option(
+        False,
+        "--insecure-http",
+        help="Allow tokens over plain http to a non-loopback IdP or gateway (env FAAS_PRO_INSECURE_HTTP=1).",
+    ),
 ) -> None:
     """Log in with your identity provider, exchange the token, save it.
 
@@ -122,6 +133,8 @@ def auth(
             ci=ci,
             refresh=refresh,
             faas_cli_config=faas_cli_config,
+            par=par,
+            insecure_http=insecure_http,
         ),
         deps,
     )

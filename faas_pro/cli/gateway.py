@@ -1,4 +1,4 @@
-"""Daily gateway commands: namespaces, list (ls), token, status, logout.
+"""Daily gateway commands: namespaces, list (ls), token, status, logout, use.
 
 Flags become an Input for a use case in ``faas_pro.usecases.gateway_cmds``; rendering follows
 faas-cli (``faas_pro.formats``). Data goes to stdout, everything else to stderr.
@@ -18,12 +18,15 @@ _TOKEN = typer.Option(
 )
 _CA = typer.Option(None, "--ca-file", help="CA bundle to verify the gateway's TLS certificate.")
 _NOVERIFY = typer.Option(False, "--tls-no-verify", help="Do not verify TLS (dangerous; prints a warning).")
+_INSECURE = typer.Option(
+    False,
+    "--insecure-http",
+    help="Allow sending the token over plain http to a non-loopback gateway (env FAAS_PRO_INSECURE_HTTP=1).",
+)
 
 
 def _gateway(ctx: typer.Context, flag: str | None) -> str:
-    from faas_pro.urls import resolve_gateway
-
-    return resolve_gateway(flag, deps_of(ctx).env)
+    return deps_of(ctx).gateway(flag)
 
 
 def namespaces(
@@ -32,13 +35,14 @@ def namespaces(
     token: str | None = _TOKEN,
     ca_file: str | None = _CA,
     tls_no_verify: bool = _NOVERIFY,
+    insecure_http: bool = _INSECURE,
 ) -> None:
     """List the namespaces you may see."""
     from faas_pro import formats
     from faas_pro.usecases import gateway_cmds as uc
 
     deps = deps_of(ctx)
-    inp = uc.ClientInput(_gateway(ctx, gateway), token, ca_file, tls_no_verify)
+    inp = uc.ClientInput(_gateway(ctx, gateway), token, ca_file, tls_no_verify, insecure_http)
     deps.stdout.write(formats.namespaces(uc.namespaces(deps, inp)))
 
 
@@ -53,6 +57,7 @@ def list_(
     token: str | None = _TOKEN,
     ca_file: str | None = _CA,
     tls_no_verify: bool = _NOVERIFY,
+    insecure_http: bool = _INSECURE,
 ) -> None:
     """List functions, as faas-cli does."""
     from faas_pro import formats
@@ -62,7 +67,9 @@ def list_(
     if sort not in formats.SORTS:
         raise UsageError(f"--sort must be one of {', '.join(formats.SORTS)}, not {sort!r}")
     deps = deps_of(ctx)
-    inp = uc.ListInput(_gateway(ctx, gateway), token, ca_file, tls_no_verify, namespace=namespace, sort=sort)
+    inp = uc.ListInput(
+        _gateway(ctx, gateway), token, ca_file, tls_no_verify, insecure_http, namespace=namespace, sort=sort
+    )
     functions: list[Any] = uc.list_functions(deps, inp)
     if as_json:
         deps.stdout.write(formats.functions_json(functions))
@@ -106,6 +113,7 @@ def status(
     ctx: typer.Context,
     gateway: str | None = _GW,
     as_json: bool = typer.Option(False, "--json", help="Print a versioned JSON object."),
+    all_: bool = typer.Option(False, "--all", help="One line for every saved gateway (* marks the default)."),
 ) -> None:
     """Show who you are logged in as, with which policies, until when, and where the token is kept."""
     import json
@@ -114,6 +122,17 @@ def status(
     from faas_pro.usecases import gateway_cmds as uc
 
     deps = deps_of(ctx)
+    if all_:
+        everything = uc.status_all(deps)
+        for line in everything.problems:
+            deps.warn(f"WARNING: {line}")
+        if as_json:
+            deps.stdout.write(json.dumps(everything.to_json(), indent=2, sort_keys=True) + "\n")
+        elif everything.gateways:
+            deps.stdout.write(uc.render_status_all(everything))
+        else:
+            deps.warn("No gateway saved yet; run faas-pro auth -g URL")
+        return
     gw = _gateway(ctx, gateway)
     st = uc.status(deps, gw)
     if as_json:
@@ -126,18 +145,80 @@ def status(
         raise AuthRequired(f"the token for {gw} has expired", f"run faas-pro auth -g {gw}")
 
 
+def use(
+    ctx: typer.Context,
+    url: str | None = typer.Argument(None, help="The gateway to use by default; omit it to print the current one."),
+    clear: bool = typer.Option(False, "--clear", help="Forget the default (back to http://127.0.0.1:8080)."),
+) -> None:
+    """Set the default gateway (-g and OPENFAAS_URL still win), or print the one in use."""
+    from faas_pro.errors import UsageError
+    from faas_pro.urls import DEFAULT_GATEWAY, normalise_gateway
+
+    deps = deps_of(ctx)
+    settings = deps.settings()
+    env_url = deps.env.get("OPENFAAS_URL")
+    if url is not None and clear:
+        raise UsageError("give either a URL or --clear, not both")
+    if clear:
+        settings.set_default_gateway(None)
+        deps.warn(f"No default gateway: commands without -g or OPENFAAS_URL use {DEFAULT_GATEWAY}")
+        return
+    if url is None:
+        saved = settings.default_gateway()
+        if env_url:
+            deps.stdout.write(normalise_gateway(env_url) + "\n")
+            deps.warn("(from OPENFAAS_URL, which wins over the default set by faas-pro use)")
+        elif saved:
+            deps.stdout.write(saved + "\n")
+        else:
+            deps.stdout.write(DEFAULT_GATEWAY + "\n")
+            deps.warn("(the built-in default: no gateway set with faas-pro use)")
+        return
+    gw = normalise_gateway(url)
+    settings.set_default_gateway(gw)
+    deps.warn(f"Default gateway: {gw}")
+    if env_url and normalise_gateway(env_url) != gw:
+        deps.warn(f"WARNING: OPENFAAS_URL={normalise_gateway(env_url)} is set and wins over it")
+    if settings.get(gw) is None and deps.secrets().get(gw) is None:
+        deps.warn(f"No login is saved for it yet: run faas-pro auth -g {gw}")
+
+
 def logout(
     ctx: typer.Context,
     gateway: str | None = _GW,
     all_: bool = typer.Option(False, "--all", help="Log out of every gateway faas-pro knows."),
     forget: bool = typer.Option(False, "--forget", help="Also forget the saved login settings."),
+    no_revoke: bool = typer.Option(
+        False, "--no-revoke", help="Do not revoke the identity provider's refresh token (RFC 7009)."
+    ),
+    ca_file: str | None = typer.Option(None, "--ca-file", help="CA bundle to verify the identity provider's TLS."),
+    insecure_http: bool = typer.Option(
+        False,
+        "--insecure-http",
+        help="Allow revoking over plain http at a non-loopback IdP (env FAAS_PRO_INSECURE_HTTP=1).",
+    ),
 ) -> None:
-    """Remove the saved tokens (settings are kept unless --forget)."""
-    from faas_pro.usecases import gateway_cmds as uc
+    """Remove the saved tokens, revoke the IdP refresh token and remove faas-pro's entry from
+    faas-cli's config.yml (settings are kept unless --forget)."""
+    from faas_pro.usecases import logout as uc
 
     deps = deps_of(ctx)
-    for gw, had in uc.logout(deps, uc.LogoutInput(_gateway(ctx, gateway), all=all_, forget=forget)):
-        deps.warn(f"Logged out of {gw}" if had else f"No token saved for {gw}")
+    inp = uc.LogoutInput(
+        _gateway(ctx, gateway),
+        all=all_,
+        forget=forget,
+        revoke=not no_revoke,
+        ca_file=ca_file,
+        insecure_http=insecure_http,
+    )
+    for res in uc.logout(deps, inp):
+        for w in res.warnings:
+            deps.warn(w)
+        if res.revoked:
+            deps.warn(f"Revoked the identity provider's refresh token for {res.gateway}")
+        if res.faas_cli_config:
+            deps.warn(f"Removed the token for {res.gateway} from faas-cli's config {res.faas_cli_config}")
+        deps.warn(f"Logged out of {res.gateway}" if res.had_token else f"No token saved for {res.gateway}")
 
 
 def register(app: typer.Typer) -> None:
@@ -148,3 +229,4 @@ def register(app: typer.Typer) -> None:
     app.command("token")(token)
     app.command("status")(status)
     app.command("logout")(logout)
+    app.command("use")(use)

@@ -52,14 +52,13 @@ def explain(
     gateway: str | None = _GATEWAY,
 ) -> None:
     """Show which issuer, Roles and policies a token (or claims) would get, and what they allow per namespace."""
-    from faas_pro.urls import resolve_gateway
     from faas_pro.usecases.iam_check import ClaimsSource, explain_claims, read_claims
 
     deps = deps_of(ctx)
     claims, from_token = read_claims(ClaimsSource(token_file, token_env, claims_file), deps.env)
     if from_token:
         print(UNVERIFIED, file=deps.stderr)
-    result = explain_claims(paths, claims, resolve_gateway(gateway, deps.env))
+    result = explain_claims(paths, claims, deps.gateway(gateway))
     if as_json:
         print(json.dumps(result.to_json(), indent=2, sort_keys=True), file=deps.stdout)
     else:
@@ -83,7 +82,6 @@ def can_i(
 ) -> None:
     """Answer yes (exit 0) or no (exit 4): may this token, claims set or list of policies do ACTION on RESOURCE?"""
     from faas_pro.errors import EXIT_DENIED, UsageError
-    from faas_pro.urls import resolve_gateway
     from faas_pro.usecases.iam_check import CanIInput, ClaimsSource, read_claims
     from faas_pro.usecases.iam_check import can_i as decide
 
@@ -96,7 +94,7 @@ def can_i(
         claims, from_token = read_claims(source, deps.env)
         if from_token:
             print(UNVERIFIED, file=deps.stderr)
-    gw = resolve_gateway(gateway, deps.env)
+    gw = deps.gateway(gateway)
     out = decide(CanIInput(paths, action, resource, claims, tuple(policy or ()), gw))
     print("yes" if out.allowed else "no", file=deps.stdout)
     for error in out.errors:

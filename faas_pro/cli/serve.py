@@ -44,6 +44,9 @@ def serve(
     audit_strict: bool = typer.Option(
         False, "--audit-strict", help="Answer 503 when an audited request cannot be recorded."
     ),
+    issuer_leeway: int = typer.Option(
+        60, "--issuer-leeway", help="Seconds of clock skew allowed for identity providers' tokens (0-300)."
+    ),
     fetch_timeout: float = typer.Option(
         5.0, "--issuer-fetch-timeout", help="Seconds allowed to fetch an issuer's discovery document and keys."
     ),
@@ -118,6 +121,7 @@ def serve(
         audit_max_bytes=audit_max_bytes,
         audit_strict=audit_strict,
         fetch_timeout=fetch_timeout,
+        issuer_leeway=issuer_leeway,
         no_authz=no_authz,
         dashboard_client_id=dashboard_client_id,
         dashboard_issuer=dashboard_issuer,

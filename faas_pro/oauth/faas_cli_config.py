@@ -5,7 +5,8 @@ faas-cli's format (``config/config_file.go``): ``auths: [{gateway, auth, token}]
 ``auth: oauth2`` for bearer tokens, one entry per gateway matched by the exact URL string. The
 directory is ``OPENFAAS_CONFIG``, else ``~/.openfaas``. Every other entry, every other key of our
 entry (faas-cli's ``options``) and every other top-level key are kept. A file that is not such YAML is
-reported with its path and left alone. The write is atomic (temp file + rename), mode 0600, in a
+reported with its path and left alone. ``faas-pro logout`` removes the ``auth: oauth2`` entry of
+its gateway (``remove_token``) and nothing else. The write is atomic (temp file + rename), mode 0600, in a
 0700 directory, and refuses symlinks.
 """
 
@@ -33,6 +34,9 @@ def _load(path: Path) -> dict[str, Any]:
 
     if path.is_symlink():
         raise FaasProError(f"refusing to use {path}: it is a symbolic link")
+    from faas_pro.guards import check_private_dir
+
+    check_private_dir(path.parent)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -53,10 +57,6 @@ def _load(path: Path) -> dict[str, Any]:
 
 def write_token(env: Mapping[str, str], gateway: str, token: str) -> Path:
     """Create or replace the ``auth: oauth2`` entry for ``gateway``; returns the file written."""
-    import yaml
-
-    from faas_pro.storage._files import ensure_private_dir
-
     path = config_path(env)
     doc = _load(path)
     auths: list[dict[str, Any]] = list(doc.get("auths") or [])
@@ -66,8 +66,52 @@ def write_token(env: Mapping[str, str], gateway: str, token: str) -> Path:
     else:
         mine.update(auth="oauth2", token=token)
     doc["auths"] = auths
+    _write(path, doc)
+    return path
+
+
+def _same_gateway(listed: object, gateway: str) -> bool:
+    """faas-cli's entry names ``gateway`` after faas-cli's normalisation (lower case, no trailing
+    ``/``, ``http://`` when no scheme), which ours covers."""
+    from faas_pro.errors import UsageError
+    from faas_pro.urls import normalise_gateway
+
+    if not isinstance(listed, str):
+        return False
+    try:
+        return normalise_gateway(listed.lower()) == normalise_gateway(gateway.lower())
+    except UsageError:
+        return False
+
+
+def remove_token(env: Mapping[str, str], gateway: str) -> Path | None:
+    """Remove the ``auth: oauth2`` entry (or entries) for ``gateway`` (``faas-pro logout``); every
+    other entry, faas-cli's own ``basic`` ones for the same gateway included, is kept. Returns the
+    file changed, None when there was nothing to remove (no file, no such entry). A file that is not
+    faas-cli's format raises FaasProError naming it, and is left untouched."""
+    path = config_path(env)
+    if not path.exists() and not path.is_symlink():
+        return None
+    doc = _load(path)
+    auths: list[dict[str, Any]] = list(doc.get("auths") or [])
+    kept = [a for a in auths if not (a.get("auth") == "oauth2" and _same_gateway(a.get("gateway"), gateway))]
+    if len(kept) == len(auths):
+        return None
+    doc["auths"] = kept
+    _write(path, doc)
+    return path
+
+
+def _write(path: Path, doc: dict[str, Any]) -> None:
+    """Replace ``path`` atomically (temp file + rename), 0600 in a 0700 directory, no symlinks."""
+    import yaml
+
+    from faas_pro.storage._files import ensure_private_dir
+
     text = yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)
     ensure_private_dir(path.parent)
+    if path.is_symlink():
+        raise FaasProError(f"refusing to use {path}: it is a symbolic link")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -79,4 +123,3 @@ def write_token(env: Mapping[str, str], gateway: str, token: str) -> Path:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise FaasProError(f"cannot write faas-cli's config {path}: {e.strerror}") from None
-    return path

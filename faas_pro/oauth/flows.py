@@ -69,6 +69,33 @@ def authorize_url(
     return str(url), mode
 
 
+def push_authorization_request(
+    client: httpx.Client, disc: Discovery, url: str, client_id: str, client_secret: str | None
+) -> str:
+    """RFC 9126: POST the parameters of the authorization ``url`` to the IdP's
+    ``pushed_authorization_request_endpoint`` (the client authenticates as at the token endpoint)
+    and return the URL to open: the authorization endpoint with only ``client_id`` and the
+    ``request_uri`` the IdP answered (so PKCE's challenge, the nonce and the scopes stay off the
+    browser's address bar and history)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    from faas_pro.oauth.fetch import request_json
+    from faas_pro.oauth.token_endpoint import endpoint, oauth_error
+
+    par_ep = endpoint(disc.raw, "pushed_authorization_request_endpoint")
+    params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    fields, auth = client_auth(disc.raw, client_id, client_secret)
+    what = "the identity provider's pushed authorization request endpoint"
+    r = request_json(client, "POST", par_ep, what=what, data={**params, **fields}, auth=auth)
+    if r.status not in (200, 201):
+        raise oauth_error(r.status, r.body, what=what, url=par_ep, secrets=[client_secret])
+    request_uri = r.body.get("request_uri") if isinstance(r.body, dict) else None
+    if not isinstance(request_uri, str) or not request_uri:
+        raise FaasProError(f"{what} at {par_ep} answered without a request_uri")
+    sep = "&" if urlsplit(disc.authorization_endpoint).query else "?"
+    return disc.authorization_endpoint + sep + urlencode({"client_id": client_id, "request_uri": request_uri})
+
+
 def redeem_code(
     client: httpx.Client,
     disc: Discovery,

@@ -92,8 +92,12 @@ class IdpClient:
         audience: str | None,
         secrets: AuthRequestSecrets,
         response_mode: str | None,
+        par: str = "auto",
     ) -> str:
-        from faas_pro.oauth.flows import authorize_url
+        """The login page to open. With a pushed authorization request (RFC 9126: ``par`` is
+        ``always``, or ``auto`` and discovery lists the endpoint) the request's parameters go to the
+        IdP in a POST first and the URL carries only ``client_id`` and ``request_uri``."""
+        from faas_pro.oauth.flows import authorize_url, push_authorization_request
 
         url, _mode = authorize_url(
             self.discovery(),
@@ -105,7 +109,19 @@ class IdpClient:
             secrets=secrets,
             response_mode=response_mode,
         )
-        return url
+        disc = self.discovery()
+        listed = bool(disc.raw.get("pushed_authorization_request_endpoint"))
+        if par == "always" and not listed:
+            from faas_pro.errors import UsageError
+
+            raise UsageError(
+                f"--par always: the discovery document of {disc.issuer} lists no pushed_authorization_request_endpoint",
+                "use --par auto or --par never with this identity provider",
+            )
+        if par == "never" or not listed:
+            return url
+        with self.progress.slow(f"Pushing the authorization request to {disc.issuer}…"):
+            return push_authorization_request(self.http, disc, url, self.client_id, self._secret)
 
     def redeem_code(self, code: str, *, redirect_uri: str, secrets: AuthRequestSecrets) -> IdpTokens:
         """Authorization code + PKCE verifier → verified tokens (the ID token's nonce must match)."""

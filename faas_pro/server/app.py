@@ -134,7 +134,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_form(raw: bytes, query: str, repeatable: frozenset[str] = frozenset()) -> dict[str, list[str]]:
-    """Token endpoint parameters from the body and the query string; a repeated name is an error
+    """Form parameters (the token endpoint passes its body only); a repeated name is an error
     unless it is ``repeatable``."""
     from urllib.parse import parse_qsl
 
@@ -504,7 +504,9 @@ def table(gw: Gateway) -> list[Route]:
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if raw and ctype != "application/x-www-form-urlencoded":
                 raise BadRequest("the body must be application/x-www-form-urlencoded")
-            form = parse_form(raw, request.url.query, frozenset({"audience"}))
+            if request.scope.get("query_string"):  # a token there would end up in access logs
+                raise BadRequest("the token endpoint takes its parameters from the form body only, not the query")
+            form = parse_form(raw, "", frozenset({"audience"}))
         except TooLarge:
             return oauth_error(413, "invalid_request", f"the request body is larger than {MAX_TOKEN_BODY} bytes")
         except (BadRequest, UnicodeDecodeError, ValueError) as e:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from faas_pro.server.schema import is_name
+from faas_pro.tokens import MAX_TOKEN_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.iam import IamSet
@@ -43,6 +44,18 @@ def show(value: Any, limit: int = 120) -> str:
     return ascii(text) if not text.isprintable() else text
 
 
+def _too_big(claims: Mapping[str, Any], size: int) -> str:
+    """Name the claim that makes a gateway token longer than the API accepts."""
+    import json
+
+    name, value = max(claims.items(), key=lambda kv: len(json.dumps(kv[1])))
+    return (
+        f"the gateway token would be {size} bytes, more than the API accepts ({MAX_TOKEN_BYTES}): "
+        f"claim {show(name, 60)} alone is {len(json.dumps(value))} bytes; "
+        "ask the identity provider's administrator to leave it out of this client's tokens"
+    )
+
+
 class Exchanger:
     def __init__(
         self,
@@ -53,8 +66,10 @@ class Exchanger:
         clock: Callable[[], float],
         log: Callable[[str], None],
         authn: Authenticator | None = None,
+        leeway: int = 60,
     ) -> None:
         self._authn = authn
+        self._leeway = leeway  # clock skew allowed for other issuers' tokens (--issuer-leeway)
         self.issuer_url = issuer_url
         self._signer = signer
         self._iam = iam
@@ -103,6 +118,10 @@ class Exchanger:
             out["scope"] = FUNCTION_SCOPE
             out["function"] = {"permissions": self._permissions(policies), "audience": list(dict.fromkeys(audiences))}
         token = self._signer.sign(out)
+        if len(token) > MAX_TOKEN_BYTES:  # the API would refuse it on every call: say why now
+            too_big = ExchangeError(_too_big(out, len(token)))
+            self._log(f"exchange refused: {too_big.description}")
+            raise too_big
         kind = "function token" if scope == FUNCTION_SCOPE else "exchange"
         self._log(f"{kind} ok: sub={show(out['sub'])} fed:iss={show(out.get('fed:iss'))} policy={','.join(policies)}")
         return {
@@ -153,7 +172,7 @@ class Exchanger:
     async def _check(self, params: Mapping[str, str]) -> tuple[dict[str, Any], tuple[str, ...], int]:
         from faas_pro.server.issuers import IssuerError
         from faas_pro.server.token_answers import exchange_answer
-        from faas_pro.tokens import MAX_TOKEN_BYTES, TokenError, VerifyOptions, decode_unverified, verify
+        from faas_pro.tokens import TokenError, VerifyOptions, decode_unverified, verify
 
         grant = params.get("grant_type")
         if grant != GRANT_TOKEN_EXCHANGE:
@@ -183,7 +202,7 @@ class Exchanger:
             lookup = await self._keys.lookup_for(issuer, kid if isinstance(kid, str) else None)
         except IssuerError as e:
             raise ExchangeError(f"cannot get the keys of issuer {show(iss)}: {e.reason}") from None
-        options = VerifyOptions(issuer=iss, audiences=tuple(issuer.aud))
+        options = VerifyOptions(issuer=iss, audiences=tuple(issuer.aud), leeway=self._leeway)
         try:
             claims = verify(token, lookup, options, self._clock())
         except TokenError as e:

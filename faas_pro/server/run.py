@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.deps import Deps
 
 
+MAX_ISSUER_LEEWAY = 300  # seconds: more is a broken clock, not skew
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     iam_paths: tuple[Path, ...]
@@ -36,6 +39,7 @@ class ServeConfig:
     audit_secret_file: Path | None = None
     audit_verbs: frozenset[str] = field(default_factory=lambda: frozenset({"PUT", "POST", "DELETE"}))
     fetch_timeout: float = 5.0
+    issuer_leeway: int = 60  # seconds of clock skew allowed for other issuers' tokens
     no_authz: bool = False
     audit_max_events: int = 100_000
     audit_max_bytes: int = 64 * 1024 * 1024
@@ -126,6 +130,8 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
     from faas_pro.urls import normalise_gateway
 
     _negative_import_cache("sniffio")
+    if not 0 <= cfg.issuer_leeway <= MAX_ISSUER_LEEWAY:
+        raise UsageError(f"--issuer-leeway must be between 0 and {MAX_ISSUER_LEEWAY} seconds, got {cfg.issuer_leeway}")
     log = _logger(deps.stderr)
     issuer_url = normalise_gateway(cfg.issuer_url)
     if issuer_url != cfg.issuer_url.rstrip("/"):
@@ -204,7 +210,7 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
         closers.append(fetch_client.aclose)
         keys = IssuerKeys(fetch_client, deps.clock, jwks_lookup, timeout=cfg.fetch_timeout)
         authn = Authenticator(issuer_url, signer, deps.clock)
-        exchanger = Exchanger(issuer_url, signer, holder.get, keys, deps.clock, log, authn)
+        exchanger = Exchanger(issuer_url, signer, holder.get, keys, deps.clock, log, authn, cfg.issuer_leeway)
         gw = Gateway(
             issuer_url=issuer_url,
             signer=signer,

@@ -25,9 +25,13 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) with mode 0700; refuse it when it is a symlink."""
+    """Create ``path`` (and parents) with mode 0700; refuse it when it is a symlink, another user's,
+    or writable by group or others (faas_pro/guards.py)."""
+    from faas_pro.guards import check_private_dir
+
     if path.is_symlink():
         raise FaasProError(f"refusing to use {path}: it is a symbolic link")
+    check_private_dir(path)
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as e:  # e.g. a file is in the way: one line naming the path, not a traceback
@@ -44,8 +48,12 @@ def _refuse_symlink(path: Path) -> None:
 
 
 def read_json(path: Path) -> Any | None:
-    """The parsed file, or None when it does not exist. Corrupt: FaasProError naming the path."""
+    """The parsed file, or None when it does not exist. Corrupt: FaasProError naming the path.
+    The directory is checked first (faas_pro/guards.py): a file anyone else can swap is not read."""
+    from faas_pro.guards import check_private_dir
+
     _refuse_symlink(path)
+    check_private_dir(path.parent)
     try:
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
     except FileNotFoundError:

@@ -25,6 +25,10 @@ of keyring's probe of every installed backend (55-80 ms; on Linux its macOS back
 under ``keyring.backends``/``keyrings``, when that backend is no longer usable, when keyring chose
 its chainer, or when ``PYTHON_KEYRING_BACKEND`` is set. ``import keyring`` happens only when the keyring
 is really used: the token file has no entry for the gateway, or ``FAAS_PRO_TOKEN_STORE=keyring``.
+
+A keyring cannot list its accounts portably, so the keyring store keeps the names (never the
+values) of the gateways it holds in ``<data_dir>/keyring-gateways.json`` (0600): ``gateways()`` of
+every store lists what it holds, which ``logout --all`` and ``status --all`` rely on.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from faas_pro.storage._files import corrupt, file_lock, read_json, write_json_at
 from faas_pro.urls import normalise_gateway
 
 SERVICE = "faas-pro"
+INDEX_FILE = "keyring-gateways.json"
 CHOICES = ("keyring", "file", "memory")
 KEYRING_MEMO = "keyring-backend.json"
 _MEMO_VERSION = 1
@@ -187,6 +192,29 @@ def remembered_backend(data_dir: Path) -> Any | None:
     return kr if _usable(kr) else None
 
 
+class _GatewayIndex:
+    """The names of the gateways a keyring holds (a JSON list in a 0600 file; no secrets)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> list[str]:
+        data = read_json(self.path)
+        if data is None:
+            return []
+        if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+            raise corrupt(self.path, "keyring index")
+        return sorted(data)
+
+    def update(self, gateway: str, present: bool) -> None:
+        with file_lock(self.path):
+            names = set(self.read())
+            if (gateway in names) == present:
+                return
+            (names.add if present else names.discard)(gateway)
+            write_json_atomic(self.path, sorted(names))
+
+
 class KeyringSecretStore:
     """The OS keyring. Errors (locked, no D-Bus, denied) become one FaasProError, never a fallback.
 
@@ -196,6 +224,7 @@ class KeyringSecretStore:
         self._kr = keyring_backend
         self._data_dir = data_dir
         self.backend = f"keyring ({_backend_name(keyring_backend)})"
+        self._index = _GatewayIndex(Path(data_dir) / INDEX_FILE) if data_dir is not None else None
 
     def _fail(self, doing: str, e: BaseException) -> FaasProError:
         return FaasProError(
@@ -239,6 +268,8 @@ class KeyringSecretStore:
             self._kr.set_password(SERVICE, normalise_gateway(gateway), value)
         except Exception as e:
             raise self._fail("saving tokens", e) from None
+        if self._index is not None:
+            self._index.update(normalise_gateway(gateway), True)
         if self._data_dir is not None:
             remember_backend(self._data_dir, self._kr)
 
@@ -247,6 +278,8 @@ class KeyringSecretStore:
         from keyring.errors import PasswordDeleteError
 
         account = normalise_gateway(gateway)
+        if self._index is not None:
+            self._index.update(account, False)
         try:
             if self._kr.get_password(SERVICE, account) is None:
                 return False
@@ -258,7 +291,8 @@ class KeyringSecretStore:
         return True
 
     def gateways(self) -> list[str]:
-        return []  # keyring has no portable way to list accounts; logout --all uses the settings
+        """The gateways this store saved (its index: a keyring cannot list accounts portably)."""
+        return self._index.read() if self._index is not None else []
 
 
 def _probe_keyring(env: Mapping[str, str], data_dir: Path) -> Any | None:
@@ -325,7 +359,9 @@ class AutoSecretStore:
         return removed
 
     def gateways(self) -> list[str]:
-        return self._file.gateways() if self._file.path.exists() else []
+        """The file's gateways and the keyring index's (read without probing the keyring)."""
+        in_file = self._file.gateways() if self._file.path.exists() else []
+        return sorted(set(in_file) | set(_GatewayIndex(self._data_dir / INDEX_FILE).read()))
 
 
 def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:

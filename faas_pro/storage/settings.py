@@ -1,7 +1,9 @@
 """Per-gateway login settings (docs/storage.md): never secrets or tokens.
 
-File: ``<config_dir>/settings.json`` = ``{"version": 1, "gateways": {"<normalised url>": {…}}}``.
-Unknown keys of a gateway entry are kept in ``extra`` and written back, so that an older
+File: ``<config_dir>/settings.json`` = ``{"version": 1, "gateways": {"<normalised url>": {…}},
+"default_gateway": "<normalised url>"}``. ``default_gateway`` is what ``faas-pro use URL`` set: the
+gateway of every command given neither ``-g`` nor ``OPENFAAS_URL``. Unknown keys of a gateway entry
+are kept in ``extra`` and unknown top-level keys as they are, and written back, so that an older
 faas-pro does not drop what a newer one saved.
 """
 
@@ -79,10 +81,10 @@ class SettingsStore:
     def __init__(self, config_dir: Path) -> None:
         self.path = Path(config_dir) / "settings.json"
 
-    def _load(self) -> dict[str, dict[str, Any]]:
+    def _doc(self) -> dict[str, Any]:
         data = read_json(self.path)
         if data is None:
-            return {}
+            return {"version": VERSION, "gateways": {}}
         if not isinstance(data, dict) or not isinstance(data.get("gateways", {}), dict):
             raise corrupt(self.path, "settings")
         version = data.get("version")
@@ -91,13 +93,35 @@ class SettingsStore:
                 f"{self.path} has settings version {version!r}, this faas-pro understands {VERSION} (left untouched)",
                 "upgrade faas-pro or move the file away",
             )
-        gateways: dict[str, dict[str, Any]] = data.get("gateways", {})
-        if not all(isinstance(v, dict) for v in gateways.values()):
+        gateways = data.setdefault("gateways", {})
+        default = data.get("default_gateway")
+        if not all(isinstance(v, dict) for v in gateways.values()) or not isinstance(default, str | None):
             raise corrupt(self.path, "settings")
+        return data
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        gateways: dict[str, dict[str, Any]] = self._doc()["gateways"]
         return gateways
 
-    def _save(self, gateways: dict[str, dict[str, Any]]) -> None:
-        write_json_atomic(self.path, {"version": VERSION, "gateways": gateways})
+    def _save(self, gateways: dict[str, dict[str, Any]], doc: dict[str, Any] | None = None) -> None:
+        out = dict(doc if doc is not None else self._doc())
+        out.update(version=VERSION, gateways=gateways)
+        write_json_atomic(self.path, out)
+
+    def default_gateway(self) -> str | None:
+        """The gateway ``faas-pro use`` set, or None."""
+        value: str | None = self._doc().get("default_gateway")
+        return value
+
+    def set_default_gateway(self, gateway: str | None) -> None:
+        """Set (or with None clear) the default gateway."""
+        with file_lock(self.path):
+            doc = self._doc()
+            if gateway is None:
+                doc.pop("default_gateway", None)
+            else:
+                doc["default_gateway"] = normalise_gateway(gateway)
+            self._save(doc["gateways"], doc)
 
     def get(self, gateway: str) -> GatewaySettings | None:
         entry = self._load().get(normalise_gateway(gateway))
@@ -111,16 +135,19 @@ class SettingsStore:
     def put(self, gateway: str, settings: GatewaySettings) -> None:
         entry = settings.to_dict()
         with file_lock(self.path):
-            gateways = self._load()
-            gateways[normalise_gateway(gateway)] = entry
-            self._save(gateways)
+            doc = self._doc()
+            doc["gateways"][normalise_gateway(gateway)] = entry
+            self._save(doc["gateways"], doc)
 
     def remove(self, gateway: str) -> bool:
         with file_lock(self.path):
-            gateways = self._load()
-            if gateways.pop(normalise_gateway(gateway), None) is None:
+            doc = self._doc()
+            key = normalise_gateway(gateway)
+            if doc["gateways"].pop(key, None) is None:
                 return False
-            self._save(gateways)
+            if doc.get("default_gateway") == key:
+                doc.pop("default_gateway")  # forgetting a gateway forgets it as the default too
+            self._save(doc["gateways"], doc)
             return True
 
     def gateways(self) -> list[str]:

@@ -213,27 +213,13 @@ def check_ca(inp: DoctorInput, env: Mapping[str, str]) -> CheckResult:
 
 
 def _proxy_for(url: str, env: Mapping[str, str]) -> str | None:
-    """The proxy a request to ``url`` goes through, or None (loopback and NO_PROXY hosts go direct)."""
-    from faas_pro.oauth.discovery import is_loopback_host
+    """The proxy a request to ``url`` goes through, or None: the same rule every CLI client uses
+    (faas_pro/http_client.py: loopback and NO_PROXY hosts go direct)."""
+    from faas_pro.http_client import ProxySettings
 
     p = urlsplit(url)
-    host = (p.hostname or "").lower()
-    if is_loopback_host(host):
-        return None
-    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
-    for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if not entry:
-            continue
-        if entry == "*":
-            return None
-        entry = entry.split(":")[0].lstrip(".")
-        if host == entry or host.endswith("." + entry):
-            return None
-    names = ("HTTPS_PROXY", "https_proxy") if p.scheme == "https" else ("HTTP_PROXY", "http_proxy")
-    for name in (*names, "ALL_PROXY", "all_proxy"):
-        if env.get(name):
-            return env[name]
-    return None
+    chosen = ProxySettings.from_env(env).for_url(p.scheme, (p.hostname or "").lower())
+    return chosen[0] if chosen else None
 
 
 def _redact_proxy(url: str) -> str:
@@ -669,9 +655,8 @@ def doctor(inp: DoctorInput, deps: Deps, client: httpx.Client | None = None) -> 
     """Run every check; ``client`` replaces ``deps.http()`` (tests)."""
     from faas_pro.oauth.loopback import CALLBACK_PATH, DEFAULT_PORT, parse_redirect_host
     from faas_pro.storage.settings import GatewaySettings
-    from faas_pro.urls import resolve_gateway
 
-    gateway = resolve_gateway(inp.gateway, deps.env)
+    gateway = deps.gateway(inp.gateway)
     report = DoctorReport(gateway)
     add = report.checks.append
     try:

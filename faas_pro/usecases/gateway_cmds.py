@@ -1,4 +1,4 @@
-"""Use cases behind ``namespaces``, ``list``, ``token``, ``status`` and ``logout``.
+"""Use cases behind ``namespaces``, ``list``, ``token`` and ``status`` (``logout``: usecases/logout.py).
 
 Token choice: ``-k/--token`` → ``FAAS_PRO_TOKEN`` → the saved ``openfaas_token`` for the gateway
 (the saved entry's format: faas_pro/storage/entry.py).
@@ -55,8 +55,14 @@ def saved_token(deps: Deps, gateway: str) -> str:
 
 
 def choose_token(deps: Deps, gateway: str, flag: str | None) -> str:
-    given = flag or deps.env.get("FAAS_PRO_TOKEN")
-    return given.strip() if given else saved_token(deps, gateway)
+    """``-k`` → ``FAAS_PRO_TOKEN`` → the saved token; a given one must look like a JWT (guards.py)."""
+    from faas_pro.guards import require_jwt_shape
+
+    if flag is not None:
+        return require_jwt_shape(flag, "given with -k/--token")
+    if deps.env.get("FAAS_PRO_TOKEN"):
+        return require_jwt_shape(deps.env["FAAS_PRO_TOKEN"], "in FAAS_PRO_TOKEN")
+    return saved_token(deps, gateway)
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,16 @@ class ClientInput:
     token: str | None = None
     ca_file: str | None = None
     tls_no_verify: bool = False
+    insecure_http: bool = False
 
 
 def _client(deps: Deps, inp: ClientInput) -> GatewayClient:
     from faas_pro.gateway import GatewayClient
+    from faas_pro.guards import insecure_allowed, require_secure_transport
 
     token = choose_token(deps, inp.gateway, inp.token)
+    allowed = insecure_allowed(inp.insecure_http, deps.env)
+    require_secure_transport(inp.gateway, "the OpenFaaS token", allowed=allowed, warn=deps.warn)
     if inp.tls_no_verify:
         deps.warn("WARNING: TLS verification is off (--tls-no-verify): the connection can be intercepted")
     return GatewayClient(
@@ -178,23 +188,50 @@ def render_status(st: Status) -> str:
     return "".join(f"{k + ':':<10}{v}\n" for k, v in rows)
 
 
-@dataclass(frozen=True)
-class LogoutInput:
-    gateway: str
-    all: bool = False
-    forget: bool = False
+STATUS_ALL_VERSION = 1
 
 
-def logout(deps: Deps, inp: LogoutInput) -> list[tuple[str, bool]]:
-    """Remove saved tokens (and with ``forget`` the settings); returns (gateway, had a token)."""
+@dataclass
+class StatusAll:
+    default_gateway: str | None
+    gateways: list[Status]
+    problems: list[str] = field(default_factory=list)  # gateways whose entry could not be read
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [{k: v for k, v in st.to_json().items() if k != "version"} for st in self.gateways]
+        return {"version": STATUS_ALL_VERSION, "default_gateway": self.default_gateway, "gateways": rows}
+
+
+def status_all(deps: Deps) -> StatusAll:
+    """Every gateway the settings or a token store knows (claims UNVERIFIED, as in ``status``)."""
+    from faas_pro.errors import FaasProError
+
     settings = deps.settings()
-    targets = [inp.gateway]
-    if inp.all:
-        targets = sorted(set(settings.gateways()) | set(deps.secrets().gateways()) | {inp.gateway})
-    done: list[tuple[str, bool]] = []
-    for gw in targets:
-        had = deps.secrets().delete(gw)
-        if inp.forget:
-            settings.remove(gw)
-        done.append((gw, had))
-    return done
+    names = sorted(set(settings.gateways()) | set(deps.secrets().gateways()))
+    out = StatusAll(settings.default_gateway(), [])
+    for gw in names:
+        try:
+            out.gateways.append(status(deps, gw))
+        except FaasProError as e:
+            out.problems.append(e.line())
+    return out
+
+
+def render_status_all(all_: StatusAll) -> str:
+    """One line per gateway (``*`` marks the default): identity, issuer, expiry, store."""
+    head = ("", "GATEWAY", "IDENTITY", "ISSUER", "EXPIRES", "STORE")
+    rows = [head]
+    for st in all_.gateways:
+        if not st.logged_in:
+            ident, expires = "(not logged in)", "-"
+        else:
+            ident = st.subject or "(unknown)"
+            expires = (
+                f"{st.expires_at} ({'expired' if st.expired else _duration(st.expires_in or 0)})"
+                if (st.expires_at)
+                else "(unknown)"
+            )
+        issuer = st.issuer or st.idp_issuer or "-"
+        rows.append(("*" if st.gateway == all_.default_gateway else "", st.gateway, ident, issuer, expires, st.store))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in rows)

@@ -39,6 +39,8 @@ from tests.security.conftest import NO_LENGTH, FakeHTTP, Req
         ),
         (["token", "--pretty", "-g", "x"], ("token", {"pretty": True, "gateway": "x"})),
         (["status", "--json"], ("status", {"as_json": True})),
+        (["namespaces", "--insecure-http"], ("namespaces", {"insecure_http": True})),
+        (["list", "-q", "--insecure-http"], ("list", {"quiet": True, "insecure_http": True})),
     ],
 )
 def test_plain_command_lines_are_taken(args: list[str], expected: tuple[str, dict[str, Any]]) -> None:
@@ -70,6 +72,9 @@ def test_plain_command_lines_are_taken(args: list[str], expected: tuple[str, dic
         ["token", "-k", "x"],  # -k with token: function tokens (--function), Typer's
         ["token", "--json"],
         ["status", "-j"],  # status has --json only
+        ["status", "--all"],
+        ["token", "--insecure-http"],
+        ["use"],
         ["namespaces", "-n", "x"],
         ["lis"],
     ],
@@ -86,23 +91,25 @@ def test_the_switch_and_completion_requests_go_to_typer() -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "direct"),
+    ("url", "env", "direct"),
     [
-        ({}, True),
-        ({"HTTP_PROXY": "http://proxy:3128"}, False),
-        ({"https_proxy": "http://proxy:3128"}, False),
-        ({"ALL_PROXY": "socks5://proxy:1080"}, False),
-        ({"HTTP_PROXY": ""}, True),  # empty: no proxy (as urllib reads it)
-        ({"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "*"}, True),
-        ({"HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost, *"}, True),
-        ({"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "127.0.0.1"}, False),  # per host: httpx decides
-        ({"FTP_PROXY": "http://proxy:3128"}, True),  # httpx uses http, https and all only
+        ("http://gw.example:8080", {}, True),
+        ("http://gw.example:8080", {"HTTP_PROXY": "http://proxy:3128"}, False),
+        ("http://gw.example:8080", {"http_proxy": "http://proxy:3128"}, False),
+        ("http://gw.example:8080", {"ALL_PROXY": "http://proxy:3128"}, False),
+        ("http://gw.example:8080", {"HTTPS_PROXY": "http://proxy:3128"}, True),  # for https URLs only
+        ("http://gw.example:8080", {"HTTP_PROXY": ""}, True),
+        ("http://gw.example:8080", {"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "*"}, True),
+        ("http://gw.example:8080", {"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": ".example"}, True),
+        ("http://gw.example:8080", {"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "other.test"}, False),
+        ("http://127.0.0.1:8080", {"HTTP_PROXY": "http://proxy:3128"}, True),  # loopback: never proxied
+        ("http://localhost:8080", {"HTTP_PROXY": "http://proxy:3128"}, True),
     ],
 )
-def test_the_direct_client_only_where_no_proxy_can_apply(env: dict[str, str], direct: bool) -> None:
-    if sys.platform in ("darwin", "win32") and not env.get("NO_PROXY", env.get("no_proxy")):
-        direct = False  # system proxy settings: always httpx there
-    assert no_proxy_applies(env) is direct
+def test_the_direct_client_only_where_httpx_would_not_proxy(url: str, env: dict[str, str], direct: bool) -> None:
+    """The same rules as faas_pro.http_client (asked, not copied)."""
+    assert no_proxy_applies(url, env) is direct
+    assert usable_for(url, env=env, ca_file=None, verify=True) is direct
 
 
 @pytest.mark.parametrize(
@@ -117,7 +124,7 @@ def test_the_direct_client_only_where_no_proxy_can_apply(env: dict[str, str], di
 )
 def test_the_direct_client_only_for_plain_http(url: str, kw: dict[str, Any], direct: bool) -> None:
     args: dict[str, Any] = {"ca_file": None, "verify": True, **kw}
-    assert usable_for(url, env={}, **args) is (direct and no_proxy_applies({}))
+    assert usable_for(url, env={}, **args) is direct
 
 
 def _deps(tmp_path: Path, cls: type[Deps], env: dict[str, str]) -> Deps:
@@ -125,11 +132,12 @@ def _deps(tmp_path: Path, cls: type[Deps], env: dict[str, str]) -> Deps:
 
 
 def test_fast_deps_give_the_direct_client_only_where_it_fits(tmp_path: Path) -> None:
-    deps = _deps(tmp_path, FastDeps, {"NO_PROXY": "*"})
+    deps = _deps(tmp_path, FastDeps, {"HTTP_PROXY": "http://proxy.test:3128"})
     try:
-        assert isinstance(deps.http(only_url="http://gw:8080"), DirectHTTP)
+        assert isinstance(deps.http(only_url="http://127.0.0.1:8080"), DirectHTTP)
+        assert isinstance(deps.http(only_url="http://gw:8080"), httpx.Client)  # through the proxy
         assert isinstance(deps.http(only_url="https://gw"), httpx.Client)
-        assert isinstance(deps.http(only_url="http://gw:8080", ca_file=None, verify=False), httpx.Client)
+        assert isinstance(deps.http(only_url="http://127.0.0.1:8080", verify=False), httpx.Client)
         assert isinstance(deps.http(), httpx.Client)  # the IdP and other callers: always httpx
     finally:
         deps.close()
@@ -140,7 +148,7 @@ def test_fast_deps_give_the_direct_client_only_where_it_fits(tmp_path: Path) -> 
         stderr=sys.stderr,
         transport=httpx.MockTransport(lambda r: httpx.Response(200)),
     )
-    assert isinstance(with_transport.http(only_url="http://gw:8080"), httpx.Client)  # a test transport wins
+    assert isinstance(with_transport.http(only_url="http://127.0.0.1:8080"), httpx.Client)  # a test transport wins
     with_transport.close()
 
 

@@ -20,7 +20,7 @@ from faas_pro.storage.settings import GatewaySettings, SettingsStore
 from tests.unit.test_tokens_appendix_a import mint
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
-GOOD = "good"
+GOOD = "good.token.sig"  # JWT-shaped: -k/FAAS_PRO_TOKEN must look like a JWT
 
 
 class FakeGateway:

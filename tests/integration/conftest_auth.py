@@ -43,6 +43,8 @@ def auth_argv(issuer: str, *extra: str, browser: str = HTTP_BROWSER) -> list[str
         browser,
         "--timeout",
         "60s",
+        "--par",
+        "never",  # these tests read the request's parameters in the URL (PAR: tests/integration/test_par.py)
         *extra,
     ]
 

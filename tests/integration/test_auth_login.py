@@ -107,6 +107,8 @@ def test_second_run_reuses_saved_settings_and_flags_update_them(idp: IdP, tmp_pa
         "-g",
         gw,
         "--no-exchange",
+        "--par",
+        "never",  # the test reads the request's parameters in the URL
         "--print-token",
         "--scope",
         "openid",
@@ -126,13 +128,14 @@ def _recorded_url(tmp_path: Path, *args: str) -> str:
     """Run `faas-pro auth ARGS` with a browser that only records the URL; the CLI then times out (2s)."""
     record = tmp_path / "recorded-url"
     record.unlink(missing_ok=True)
-    r = run_cli(*args, "--browser-command", HTTP_BROWSER, "--timeout", "2s", env={"TEST_BROWSER_RECORD": str(record)})
+    argv = (*args, "--par", "never", "--browser-command", HTTP_BROWSER, "--timeout", "2s")
+    r = run_cli(*argv, env={"TEST_BROWSER_RECORD": str(record)})
     assert r.returncode == EXIT_ERROR and "no login response arrived within 2s (--timeout)" in r.stderr, r.stderr
     return record.read_text()
 
 
 def test_auth_with_only_the_gateway_repeats_the_saved_grant_and_scopes(idp: IdP, tmp_path: Path) -> None:
-    gw = "http://gw-repeat.example:8080"
+    gw = "https://gw-repeat.example:8080"  # never contacted; https: no --insecure-http needed
     first = run_cli(
         *auth_argv(idp.issuer, "-g", gw, "--grant", "implicit", "--scope", "openid", "--scope", "groups"),
         "--no-exchange",

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from faas_pro.storage.secrets import FileSecretStore
+from faas_pro.storage.settings import SettingsStore
 from tests.e2e.conftest import clean_env
 from tests.integration.server_fixtures import bearer, exchange
 from tests.security.conftest import FakeHTTP, Req, json_answer, sentinel_jwt
@@ -82,9 +83,13 @@ class World:
     root: Path
 
     def env(self, store: str, **extra: str) -> dict[str, str]:
-        """The isolated environment with the token store ``saved``, ``expired`` or ``empty``."""
+        """The isolated environment with the token store ``saved``, ``expired`` or ``empty``; ``use``:
+        the saved token, no OPENFAAS_URL, and the gateway set as the default by ``faas-pro use``."""
         env = clean_env(self.root / "home-env")
         env.update(FAAS_PRO_DATA_DIR=str(self.root / store), OPENFAAS_URL=self.gw.url, **extra)
+        if store == "use":
+            del env["OPENFAAS_URL"]
+            env.update(FAAS_PRO_DATA_DIR=str(self.root / "saved"), FAAS_PRO_CONFIG_DIR=str(self.root / "use-config"))
         return env
 
 
@@ -129,6 +134,7 @@ def world(idp: IdP, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]
             resp = httpx.post(gw.url + "/system/functions", json=body, headers=bearer(token), timeout=10)
             assert resp.status_code == 202, resp.text
         FileSecretStore(root / "saved").put(gw.url, {"openfaas_token": token})
+        SettingsStore(root / "use-config").set_default_gateway(gw.url)
         FileSecretStore(root / "expired").put(gw.url, {"openfaas_token": jwt_like(int(time.time()) - 60)})
         yield World(gw, gw_down, token, html, root)
     html.close()
@@ -153,6 +159,15 @@ TABLE: list[tuple[list[str], str, bool]] = [
     (["token", "--pretty"], "saved", FAST),
     (["status"], "saved", FAST),
     (["status", "--json"], "saved", FAST),
+    # the gateway set by `faas-pro use` (no -g, no OPENFAAS_URL)
+    (["list", "-q"], "use", FAST),
+    (["token"], "use", FAST),
+    (["status"], "use", FAST),
+    # guards: a token that is not a JWT, plain http to a host that is not this machine
+    (["list", "-k", "not a jwt"], "empty", FAST),
+    (["namespaces", "-k", "a.b"], "empty", FAST),
+    (["list", "-g", "http://gw.invalid:8080", "-k", "@TOKEN@"], "empty", FAST),
+    (["namespaces", "-g", "http://127.0.0.2:9", "-k", "@TOKEN@", "--insecure-http"], "empty", FAST),
     # the gateway says no, or cannot answer
     (["list", "-n", "prod"], "saved", FAST),  # 403: the policy covers openfaas-fn and staging only
     (["list", "-k", "@BADSIG@"], "empty", FAST),  # 401: the signature does not verify
@@ -180,6 +195,8 @@ TABLE: list[tuple[list[str], str, bool]] = [
     (["token", "-k", "@TOKEN@"], "saved", TYPER),
     (["token", "--function", "Not_A_Label"], "saved", TYPER),  # a minted function token differs per run
     (["status", "-j"], "saved", TYPER),
+    (["status", "--all"], "saved", TYPER),
+    (["token", "--insecure-http"], "saved", TYPER),
     (["namespaces", "extra"], "saved", TYPER),
     (["list", "--help"], "saved", TYPER),
     (["token", "-h"], "saved", TYPER),
@@ -256,16 +273,16 @@ def proxy(world: World) -> Iterator[FakeHTTP]:
 def test_a_proxy_from_the_environment_is_used_on_the_fast_path(world: World, proxy: FakeHTTP) -> None:
     env = world.env("empty", FAAS_PRO_TOKEN=world.token, HTTP_PROXY=proxy.url)
     del env["NO_PROXY"]
-    fast, slow = both(["list", "-q", "-g", "http://gw.invalid:8080"], env)
-    assert (
-        (fast.code, fast.stdout, fast.stderr) == (slow.code, slow.stdout, slow.stderr) == (0, "alpha\nmid\nzeta\n", "")
-    )
-    assert not fast.typer
+    fast, slow = both(["list", "-q", "-g", "http://gw.invalid:8080", "--insecure-http"], env)
+    assert (fast.code, fast.stdout, fast.stderr) == (slow.code, slow.stdout, slow.stderr)
+    assert (fast.code, fast.stdout) == (0, "alpha\nmid\nzeta\n") and not fast.typer
+    assert fast.stderr.startswith("WARNING: sending the OpenFaaS token over plain http")  # --insecure-http
     assert proxy.paths() == ["http://gw.invalid:8080/system/functions"] * 2  # both runs went through it
 
 
-def test_no_proxy_star_goes_direct(world: World, proxy: FakeHTTP) -> None:
-    env = world.env("empty", FAAS_PRO_TOKEN=world.token, HTTP_PROXY=proxy.url, NO_PROXY="*")
+def test_loopback_goes_direct_whatever_the_proxy(world: World, proxy: FakeHTTP) -> None:
+    env = world.env("empty", FAAS_PRO_TOKEN=world.token, HTTP_PROXY=proxy.url)
+    del env["NO_PROXY"]
     fast, slow = both(["list", "-q"], env)
     assert (
         (fast.code, fast.stdout, fast.stderr) == (slow.code, slow.stdout, slow.stderr) == (0, "alpha\nmid\nzeta\n", "")

@@ -102,8 +102,9 @@ def test_parameters_in_the_query_string(gw: Server, tokens: dict[str, str]) -> N
         "subject_token": tokens["bob"],
         "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
     }
-    r = httpx.post(gw.url + "/oauth/token", params=params)
-    assert r.status_code == 200 and r.json()["access_token"]
+    r = httpx.post(gw.url + "/oauth/token", params=params)  # a token there ends up in access logs
+    assert r.status_code == 400 and "access_token" not in r.json()
+    assert "form body only" in r.json()["error_description"]
 
 
 def test_gateway_tokens_are_not_exchanged_and_idp_tokens_not_accepted(gw: Server, tokens: dict[str, str]) -> None:

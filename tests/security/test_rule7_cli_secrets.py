@@ -204,7 +204,7 @@ def test_client_secret_never_saved_printed_or_in_argv(idp: IdP, tmp_path: Path) 
     record = tmp_path / "argv.json"
     r = run_cli(  # a subprocess: the browser command outlives the in-process run
         "auth", "-g", gw, "--authority", idp.issuer, "--client-id", "faas-cli", "--client-secret-file",
-        str(secret_file), "--grant", "code", "--port", "0", "--timeout", "30s",
+        str(secret_file), "--grant", "code", "--port", "0", "--timeout", "30s", "--par", "never",
         "--browser-command", recorder_command(record),
     )  # fmt: skip
     assert r.returncode == EXIT_ERROR and "access_denied" in r.stderr, r

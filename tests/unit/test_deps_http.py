@@ -126,9 +126,9 @@ class _Proxy(BaseHTTPRequestHandler):
 def test_proxies_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{httpd.server_address[1]}")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the process's own environment is not read
     deps = _deps(tmp_path)
+    deps.env = {"HTTP_PROXY": f"http://127.0.0.1:{httpd.server_address[1]}"}  # Deps.env is
     try:
         r = deps.http(only_url="http://gw.invalid:8080").get("http://gw.invalid:8080/system/functions")
         assert r.text == "proxied" and _Proxy.lines == ["http://gw.invalid:8080/system/functions"]

@@ -33,9 +33,8 @@ def federated(inp: LoginInput, deps: Deps, progress: Progress) -> LoginOutput:
         read_subject_token,
     )
     from faas_pro.storage.entry import TokenEntry
-    from faas_pro.urls import resolve_gateway
 
-    gateway = resolve_gateway(inp.gateway, deps.env)
+    gateway = deps.gateway(inp.gateway)
     flags = (("--authority", inp.authority), ("--client-id", inp.client_id), ("--grant", inp.grant))
     given = [name for name, value in flags if value is not None]
     if given:
@@ -76,6 +75,11 @@ def federated(inp: LoginInput, deps: Deps, progress: Progress) -> LoginOutput:
             env=deps.env,
             now=now,
         )
+    from faas_pro.guards import insecure_allowed, require_jwt_shape, require_secure_transport
+
+    subject = require_jwt_shape(subject, "to exchange")
+    allowed = insecure_allowed(inp.insecure_http, deps.env)
+    require_secure_transport(gateway, "the token to exchange", allowed=allowed, warn=deps.warn)
     _, upstream = tokens.decode_unverified(subject)  # UNVERIFIED, for the message only: the gateway verifies
     out = LoginOutput(
         gateway=gateway,

@@ -49,11 +49,15 @@ def login(inp: LoginInput, deps: Deps) -> LoginOutput:
 
 def _plan(inp: LoginInput, deps: Deps) -> Plan:
     """The pure plan, with what it needs read first (settings) and after (the CA file, the secret)."""
-    from faas_pro.urls import resolve_gateway
-
-    gateway = resolve_gateway(inp.gateway, deps.env)
+    gateway = deps.gateway(inp.gateway)
     saved = deps.settings().get(gateway)  # a corrupt file fails here, naming its path, untouched
     plan = make_plan(inp, gateway, saved, deps.env)
+    from faas_pro.guards import insecure_allowed, require_secure_transport
+
+    allowed = insecure_allowed(inp.insecure_http, deps.env)
+    require_secure_transport(plan.authority, "the login's codes and tokens", allowed=allowed, warn=deps.warn)
+    if not inp.no_exchange:
+        require_secure_transport(plan.gateway, "the identity provider's token", allowed=allowed, warn=deps.warn)
     if inp.ca_file is not None and not inp.ca_file.is_file():
         raise UsageError(f"--ca-file {inp.ca_file} does not exist")
     return plan.with_secret(_client_secret(inp, deps))

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_TIMEOUT = "5m"
 RESPONSE_MODE_ENV = "FAAS_PRO_RESPONSE_MODE"  # implicit grants: form_post | fragment (default: from discovery)
 OFFLINE_ACCESS = "offline_access"
+PAR_CHOICES = ("never", "auto", "always")
 
 
 @dataclass
@@ -53,6 +54,8 @@ class LoginInput:
     ci: str | None = None
     refresh: bool | None = None
     faas_cli_config: bool | None = None
+    par: str | None = None  # never | auto | always (RFC 9126); None = auto
+    insecure_http: bool = False  # allow credentials over plain http to a non-loopback host (guards.py)
 
     def federated(self) -> bool:
         """A token to exchange was given (``--token*``/``--ci``): the CI path, no IdP login."""
@@ -77,6 +80,7 @@ class Plan:
     faas_cli_config: bool
     to_save: GatewaySettings
     client_secret: str | None = field(default=None, repr=False)  # never in a repr or a log
+    par: str = "auto"  # pushed authorization requests (RFC 9126): never | auto | always
 
     def with_secret(self, secret: str | None) -> Plan:
         if self.grant == "client_credentials" and not secret:
@@ -144,6 +148,9 @@ def make_plan(inp: LoginInput, gateway: str, saved: GatewaySettings | None, env:
         raise UsageError(f"--port must be between 0 and 65535: {port}")
     redirect_host = inp.redirect_host or base.redirect_host
     parse_redirect_host(redirect_host)  # validate early (usage error before any network)
+    par = inp.par or "auto"
+    if par not in PAR_CHOICES:
+        raise UsageError(f"--par must be one of {', '.join(PAR_CHOICES)}, not {par!r}")
     response_mode = env.get(RESPONSE_MODE_ENV) or None
     if response_mode not in (None, "form_post", "fragment"):
         raise UsageError(f"{RESPONSE_MODE_ENV} must be form_post or fragment: {response_mode!r}")
@@ -177,4 +184,5 @@ def make_plan(inp: LoginInput, gateway: str, saved: GatewaySettings | None, env:
         refresh=refresh if isinstance(refresh, bool) else None,
         faas_cli_config=faas_cli_config_default(faas_cli, env),
         to_save=to_save,
+        par=par,
     )

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from faas_pro.deps import Deps
 
 ISSUER = "https://idp.test"
-GATEWAY = "http://gw.test:8080"
+GATEWAY = "https://gw.test:8080"  # https: a token goes to a non-loopback http host only with --insecure-http
 CLIENT = "faas-cli"
 NOW = 1_700_000_000.0
 

@@ -53,6 +53,7 @@ def redirect(run: Run, scopes: tuple[str, ...]) -> tuple[dict[str, str], str, Au
             audience=plan.audience,
             secrets=sec,
             response_mode=plan.response_mode,
+            par=plan.par,
         )
         pasting = _open(run, url, receiver)
         deadline = deps.clock() + plan.timeout
