@@ -135,6 +135,8 @@ def world(idp: IdP, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]
             assert resp.status_code == 202, resp.text
         FileSecretStore(root / "saved").put(gw.url, {"openfaas_token": token})
         SettingsStore(root / "use-config").set_default_gateway(gw.url)
+        FileSecretStore(root / "loose").put(gw.url, {"openfaas_token": token})
+        (root / "loose").chmod(0o777)  # writable by others: refused before it is read
         FileSecretStore(root / "expired").put(gw.url, {"openfaas_token": jwt_like(int(time.time()) - 60)})
         yield World(gw, gw_down, token, html, root)
     html.close()
@@ -168,6 +170,8 @@ TABLE: list[tuple[list[str], str, bool]] = [
     (["namespaces", "-k", "a.b"], "empty", FAST),
     (["list", "-g", "http://gw.invalid:8080", "-k", "@TOKEN@"], "empty", FAST),
     (["namespaces", "-g", "http://127.0.0.2:9", "-k", "@TOKEN@", "--insecure-http"], "empty", FAST),
+    (["token"], "loose", FAST),  # a data directory others can write to
+    (["list"], "loose", FAST),
     # the gateway says no, or cannot answer
     (["list", "-n", "prod"], "saved", FAST),  # 403: the policy covers openfaas-fn and staging only
     (["list", "-k", "@BADSIG@"], "empty", FAST),  # 401: the signature does not verify
