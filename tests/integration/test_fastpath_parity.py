@@ -318,7 +318,7 @@ def test_tls_is_verified_on_the_fast_path(world: World, tls_gateway: FakeHTTP) -
     assert fast.code == 0 and fast.stderr.startswith("WARNING: TLS verification is off") and not fast.typer
 
 
-@pytest.mark.parametrize("how", ["--ca-file", "SSL_CERT_FILE"])
+@pytest.mark.parametrize("how", ["--ca-file", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"])
 def test_a_custom_ca_is_trusted_on_the_fast_path(
     world: World, tls_gateway: FakeHTTP, tls_files: tuple[Path, Path], how: str
 ) -> None:
@@ -327,7 +327,9 @@ def test_a_custom_ca_is_trusted_on_the_fast_path(
     if how == "--ca-file":
         args += ["--ca-file", str(tls_files[0])]
     else:
-        env["SSL_CERT_FILE"] = str(tls_files[0])
+        for var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "SSL_CERT_DIR"):  # this one only
+            env.pop(var, None)
+        env[how] = str(tls_files[0])
     fast, slow = both(args, env)
     assert (
         (fast.code, fast.stdout, fast.stderr)
