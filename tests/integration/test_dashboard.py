@@ -1,15 +1,17 @@
-"""The dashboard in real headless Chromium against the real test IdP and a running ``faas-pro serve``.
+"""The dashboard in registry mode (no function runtime), in real headless Chromium against the real
+test IdP and a running ``faas-pro serve``.
 
-alice (staging only) logs in and sees ``staging`` alone, bob (no Role) sees "Not authorised",
-carol (admin) deletes a function after confirming; a tampered or forged cookie and cross-site
-POSTs are refused; the cookie's flags, an XSS label rendered as text and logout at the IdP are
-checked. Screenshots of each page go to a pytest tmp dir (``DASHBOARD_SHOTS=DIR`` copies them).
+alice (staging only) logs in and sees ``staging`` alone, her invocation answers a readable status
+(registry mode runs no function), "What can I do?" explains her access, the server refuses what
+the page does not offer, and the pages fit a phone; login errors and an upstream that is down are
+readable pages. Cookies, CSRF, deletion and logout are checked in upstream mode
+(tests/integration/test_dashboard_upstream.py). Screenshots go to a pytest tmp dir
+(``DASHBOARD_SHOTS=DIR`` copies them).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import time
@@ -191,89 +193,6 @@ def test_alice_sees_staging_only_and_what_she_may_do(env: Env) -> None:
     d.find("#functions")
     env.shot("phone-functions")
     d.cmd("POST", "/window/rect", {"width": 1200, "height": 820})
-
-
-def test_forged_tampered_cookie_and_cross_site_posts_are_refused(env: Env) -> None:
-    env.reset()
-    env.login("alice")
-    c = env.session_cookie()["value"]
-    csrf = env.js("return document.querySelector('input[name=csrf]').value")
-    tampered = c[:20] + ("A" if c[20] != "A" else "B") + c[21:]
-    for value in (tampered, "Zm9yZ2Vk" * 10, c[:-4]):
-        r = httpx.get(env.url + "/ui/", cookies={COOKIE: value})
-        assert r.status_code == 303 and r.headers["location"].startswith("/ui/login"), value
-    ok = httpx.get(env.url + "/ui/", cookies={COOKIE: c})
-    assert ok.status_code == 200 and "staging" in ok.text
-    csp = ok.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
-
-    form = {"csrf": csrf, "body": "x", "content_type": "text/plain"}
-    path = "/ui/ns/staging/fn/hello/invoke"
-    with httpx.Client(base_url=env.url, cookies={COOKIE: c}) as h:
-        assert h.post(path, data=form, headers={"Origin": "http://evil.example"}).status_code == 403
-        assert h.post(path, data=form).status_code == 403  # no Origin at all
-        r = h.post(path, data={**form, "csrf": "wrong"}, headers={"Origin": env.url})
-        assert r.status_code == 403 and "CSRF" in r.text
-        r = h.post(path, data=form, headers={"Origin": env.url})
-        assert r.status_code == 200 and 'id="result-status"' in r.text
-        r = h.post(path, data={**form, "content_type": "text/plain\r\nX-Evil: 1"}, headers={"Origin": env.url})
-        assert r.status_code == 400 and "X-Evil" in r.text  # refused, the input kept
-    weights = {}
-    pages = ["/ui/", "/ui/ns/staging", "/ui/ns/staging/fn/hello", "/ui/ns/staging/fn/hello/logs", "/ui/me"]
-    for page in pages:
-        r = httpx.get(env.url + page, cookies={COOKIE: c})
-        assert r.status_code in (200, 404), (page, r.status_code)
-        weights[page] = len(r.content)
-    weights["/ui/login"] = len(httpx.get(env.url + "/ui/login").content)
-    css = httpx.get(env.url + "/ui/static/dashboard.css")
-    assert css.headers["content-type"].startswith("text/css")
-    weights["/ui/static/dashboard.css"] = len(css.content)
-    print(f"\npage weights (bytes): {weights}")
-    assert all(w < 20_000 for w in weights.values())
-    # the session ended in the middle of a form: nothing done, the input is kept
-    r = httpx.post(env.url + path, data={**form, "body": "keep me"}, headers={"Origin": env.url})
-    assert r.status_code == 401 and "keep me" in r.text and 'id="login-again"' in r.text
-    # a callback that belongs to no login attempt
-    r = httpx.get(env.url + "/ui/auth/callback", params={"state": "x", "code": "y"})
-    assert r.status_code == 400 and 'id="retry"' in r.text
-
-
-def test_bob_is_not_authorised(env: Env) -> None:
-    env.reset()
-    env.login("bob", expect="#not-authorised")
-    text = env.d.text("#not-authorised")
-    assert text == "Not authorised: no policies found for subject user-bob"
-    assert env.d.text("#u-iss") == env.idp.issuer
-    assert not [c for c in env.d.cmd("GET", "/cookie") if c["name"] == COOKIE]
-    env.shot("not-authorised")
-
-
-def test_admin_deletes_after_confirming_and_logout_ends_the_idp_session(env: Env) -> None:
-    d = env.d
-    env.reset()
-    env.login("carol")
-    assert env.all("#namespaces a.ns") == ["openfaas-fn", "prod", "staging"]
-    d.go(env.url + "/ui/ns/staging/fn/figlet")
-    assert env.all("#scale-button") and env.all("#delete-link")
-    d.click("#delete-link")
-    d.find("#delete-button")
-    env.shot("delete")
-    d.click("#delete-button")  # without typing the name: refused, nothing deleted
-    assert d.text("#error-title") == "Not deleted"
-    d.go(env.url + "/ui/ns/staging/fn/figlet/delete")
-    d.type("#confirm", "figlet")
-    d.click("#delete-button")
-    d.find("#functions")
-    assert re.search(r"/ui/ns/staging\?deleted=figlet$", d.url())
-    assert env.all("#functions a.fn") == ["hello"]
-    assert "DELETE /system/functions 202 fed:user-carol" in env.gw.stderr()
-
-    d.click("#logout")
-    d.click("button[name=logout][value=yes]")  # the IdP's end-session confirmation
-    d.find("#login")
-    assert not [c for c in d.cmd("GET", "/cookie") if c["name"] == COOKIE]
-    d.click("#login")
-    d.find("#username")  # the IdP asks again: its session ended too
 
 
 def test_login_errors_are_readable_pages(env: Env) -> None:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse as up
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,10 +161,38 @@ def test_demo_walkthrough(demo: Demo) -> None:
     denied = run_cli("list", "-n", "openfaas-fn", env={"OPENFAAS_URL": gw})
     assert denied.returncode == EXIT_DENIED
     assert "Server returned unexpected status code: 403" in denied.stderr
+    _dashboard_logins(demo)
     children = descendants(demo.pid)
     demo.proc.send_signal(signal.SIGINT)  # Ctrl-C, sent to the demo alone
     assert demo.proc.wait(timeout=30) == 0
     _assert_nothing_left(demo, children)
+
+
+def _dashboard_logins(demo: Demo) -> None:
+    """The printed dashboard URL: alice logs in there (authorization code + PKCE, pushed when the
+    provider offers PAR) and sees staging; bob sees "Not authorised"."""
+    import httpx
+
+    from tests.support.idp import drive_login
+
+    m = re.search(r"Dashboard\s+(\S+)", demo.text)
+    assert m and m.group(1) == demo.gateway + "/ui/", demo.text
+    ui = m.group(1)
+    for user, shows in (
+        ("alice", '<a href="/ui/ns/staging" class="ns">staging</a>'),
+        ("bob", "no policies found for subject user-bob"),
+    ):
+        with httpx.Client(timeout=30) as c:
+            assert 'id="login"' in c.get(ui + "login").text
+            start = c.get(ui + "auth/login")
+            assert start.status_code == 303 and start.headers["location"].startswith(demo.issuer + "/")
+            query = dict(up.parse_qsl(up.urlsplit(start.headers["location"]).query))
+            assert "request_uri" in query or query.get("code_challenge_method") == "S256", query
+            back = drive_login(c, demo.issuer, start.headers["location"], user)
+            assert back.status_code in (302, 303) and back.headers["location"].startswith(ui + "auth/callback?")
+            page = c.get(back.headers["location"], follow_redirects=True)
+            assert shows in page.text, (user, page.status_code, page.text[:500])
+            assert page.text.count('class="ns"') == (1 if user == "alice" else 0)  # staging only
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

@@ -14,6 +14,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +121,8 @@ def test_tokens_and_secrets_reach_no_log_webhook_or_outbox(world: World) -> None
         assert req.headers["x-openfaas-signature-256"] == expected
     assert {e["path"] for e in events} >= {"/system/functions", "/system/namespaces"}  # no query string
     assert {e["actor"]["sub"] for e in events} == {"fed:robot-1", ""}  # type: ignore[index]
-    with sqlite3.connect(world.state / "audit.db") as db:  # the durable outbox holds no token either
+    # the durable outbox holds no token either (closing(): sqlite3's own context manager does not close)
+    with closing(sqlite3.connect(world.state / "audit.db")) as db:
         rows = "\n".join(e for (e,) in db.execute("SELECT event FROM outbox"))
     assert_no_leak(rows, *secrets)
 

@@ -79,7 +79,7 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
     own_origin = _origin(cfg.gateway_url)
     idp_origin = _origin(cfg.issuer)
     csp = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
         f"form-action 'self' {idp_origin}; frame-ancestors 'none'; base-uri 'none'"
     )
     security_headers = {
@@ -95,6 +95,7 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         transport=httpx.ASGITransport(app=api), base_url=cfg.gateway_url, timeout=30.0, follow_redirects=False
     )
     css = (HERE / "static" / "dashboard.css").read_bytes()
+    logs_js = (HERE / "static" / "logs.js").read_bytes()
 
     # ------------------------------------------------------------------ rendering
 
@@ -404,37 +405,60 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         return page("function.html", sess=s, ns=ns, fn=fn, f=info, allowed=allowed, **extra)
 
     async def invoke(request: Request) -> Response:
+        from faas_pro.server.dashboard.stream import ApiStream
+
         s, form = await changing(request)
         ns, fn = _ns(request), _fn(request)
         body = form.get("body", "")
         ctype = form.get("content_type", "text/plain") or "text/plain"
         if len(ctype) > 200 or not ctype.isprintable() or not ctype.isascii():
             raise _Page(400, "Bad content type", "The content type must be one printable ASCII line.", kept=form)
-        token = s["t"]
-        # a function token when the gateway issues them (OpenFaaS function auth), else the session token
+        if not may(s, "Function:Invoke", ns, fn):
+            # the API lets anyone call a function that is not protected (as OpenFaaS does); the
+            # dashboard offers and runs only what the person's policies allow
+            raise _Page(
+                403, "Not allowed", f"Your policies do not allow you to invoke {fn}.", "Ask your administrator."
+            )
+        # A protected function takes a function token, never the session's API token (as with
+        # faas-cli): exchange the session's token at the gateway's own /oauth/token, server-side.
+        audience = f"{ns}:{fn}"
         r = await call(
             s,
             "POST",
             "/oauth/token",
             data={
                 "grant_type": GRANT,
-                "subject_token": token,
-                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                "subject_token": s["t"],
+                "subject_token_type": ACCESS_TOKEN_TYPE,
                 "scope": "function",
-                "audience": f"{ns}:{fn}",
+                "audience": audience,
             },
         )
-        if r.status_code == 200 and isinstance(r.json().get("access_token"), str):
-            token = r.json()["access_token"]
-        resp = await call(
-            {**s, "t": token}, "POST", f"/function/{fn}.{ns}", content=body.encode(), headers={"Content-Type": ctype}
-        )
-        raw = resp.content[:MAX_SHOWN]
+        answer = _json_or_none(r)
+        headers = [(b"content-type", ctype.encode())]
+        if r.status_code == 200 and isinstance(answer, dict) and isinstance(answer.get("access_token"), str):
+            headers.append((b"authorization", ("Bearer " + answer["access_token"]).encode()))
+            auth = f"Called with a function token for {audience}, exchanged from your session on the server."
+        else:
+            why = answer.get("error_description") if isinstance(answer, dict) else None
+            auth = f"Called without a function token (the exchange was refused: {str(why or r.status_code)[:200]})."
+        # streamed in-process: only what is shown is read, however large the answer (the gateway's
+        # --invoke-timeout bounds the wait)
+        peer = (request.client.host, request.client.port) if request.client else None
+        path = f"/function/{fn}.{ns}"
+        stream = ApiStream(api, cfg.gateway_url, path, b"", headers, "POST", body.encode(), peer)
+        try:
+            status = await stream.open(timeout=None)
+            raw, more = await stream.read_upto(MAX_SHOWN)
+            shown = sorted((k, v) for k, v in stream.headers if k.lower() != "set-cookie")
+        finally:
+            await stream.close()
         result = {
-            "status": resp.status_code,
-            "headers": sorted((k, v) for k, v in resp.headers.items() if k.lower() != "set-cookie"),
+            "status": status,
+            "headers": shown,
             "body": raw.decode("utf-8", "replace"),
-            "truncated": len(resp.content) > MAX_SHOWN,
+            "truncated": more,
+            "auth": auth,
         }
         return await function_page(request, s, result=result, form=form)
 
@@ -486,7 +510,34 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
             if isinstance(d, dict):
                 lines.append((str(d.get("timestamp", "")), str(d.get("instance", "")), str(d.get("text", ""))))
         follow = request.query_params.get("follow", "1") != "0"
-        return page("logs.html", sess=s, ns=ns, fn=fn, lines=lines, follow=follow)
+        since = lines[-1][0] if lines and _since_ok(lines[-1][0]) else ""
+        stream = f"/ui/ns/{ns}/fn/{fn}/logs/stream" + ("?" + up.urlencode({"since": since}) if since else "")
+        return page("logs.html", sess=s, ns=ns, fn=fn, lines=lines, follow=follow, stream=stream)
+
+    async def logs_stream(request: Request) -> Response:
+        """New log lines as they come (NDJSON), for the logs page's script; the API decides (Function:Logs)."""
+        from faas_pro.server.dashboard.stream import ApiStream, LogFollow
+
+        s = session(request)
+        if s is None:
+            return StarletteResponse(b"your session has ended: log in again\n", 401, headers=security_headers)
+        ns, fn = _ns(request), _fn(request)
+        q = {"name": fn, "namespace": ns, "follow": "true"}
+        since = request.query_params.get("since", "")
+        q["since"] = since if _since_ok(since) else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(gw.clock()))
+        auth = [(b"authorization", ("Bearer " + s["t"]).encode())]
+        stream = ApiStream(api, cfg.gateway_url, "/system/logs", up.urlencode(q).encode(), auth)
+        try:
+            status = await stream.open()
+            text = "" if status == 200 else (await stream.read_all(500)).decode("utf-8", "replace").strip()
+        except TimeoutError:
+            status, text = 504, "no answer in time"
+        if status != 200:
+            await stream.close()
+            message = f"the gateway answered {status}: {text}"
+            return StarletteResponse(message.encode() + b"\n", status, headers=security_headers)
+        left = float(s["claims"].get("exp", 0)) - gw.clock()  # never past the session's token
+        return LogFollow(stream, max(1.0, min(FOLLOW_SECONDS, left)), security_headers)
 
     async def me(request: Request) -> Response:
         from faas_pro.iam.explain import explain
@@ -517,6 +568,13 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
             css, media_type="text/css", headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
         )
 
+    async def script(request: Request) -> Response:
+        return StarletteResponse(
+            logs_js,
+            media_type="text/javascript",
+            headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
     async def root_redirect(request: Request) -> Response:
         return redirect("/ui/")
 
@@ -528,6 +586,7 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         Route("/auth/logout", handle(logout), methods=["POST"]),
         Route("/me", handle(me), methods=["GET"]),
         Route("/static/dashboard.css", stylesheet, methods=["GET"]),
+        Route("/static/logs.js", script, methods=["GET"]),
         Route("/ns/{ns}", handle(functions), methods=["GET"]),
         Route("/ns/{ns}/fn/{fn}", handle(function_page), methods=["GET"]),
         Route("/ns/{ns}/fn/{fn}/invoke", handle(invoke), methods=["POST"]),
@@ -535,6 +594,7 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         Route("/ns/{ns}/fn/{fn}/delete", handle(delete_confirm), methods=["GET"]),
         Route("/ns/{ns}/fn/{fn}/delete", handle(delete), methods=["POST"]),
         Route("/ns/{ns}/fn/{fn}/logs", handle(logs), methods=["GET"]),
+        Route("/ns/{ns}/fn/{fn}/logs/stream", handle(logs_stream), methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.router.redirect_slashes = False
@@ -543,3 +603,17 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
 
 
 GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+FOLLOW_SECONDS = 120.0  # one follow stream; the logs page's script then asks again from its last line
+
+
+def _since_ok(v: str) -> bool:
+    """An RFC 3339 time as the API takes it for ``since``."""
+    return 0 < len(v) <= 64 and v[:1].isdigit() and all(c.isalnum() or c in ".:-_+" for c in v)
+
+
+def _json_or_none(r: Any) -> Any:
+    try:
+        return r.json()
+    except ValueError:
+        return None
