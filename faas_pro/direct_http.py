@@ -4,8 +4,8 @@ httpx costs 50-70 ms of start-up (its import, httpcore, building a client); ``ht
 of it. It is used ONLY where it cannot behave differently from the client ``build_http_client`` makes
 (faas_pro/http_client.py): see :func:`usable_for`, which asks that module's own proxy rules.
 Everything else (https, a proxied host, custom CAs, ``--tls-no-verify``, a test transport) goes
-through httpx as before. The answer is mapped to a result or
-an error by ``faas_pro.gateway.parse_answer``, the same function that maps httpx's answers.
+through httpx as before. The answer is mapped to a result or an error by
+``faas_pro.gateway.parse_answer``, the same function that maps httpx's answers.
 
 What it keeps from the httpx client: the ``User-Agent``, the timeouts (connect at most 10 s, reads
 ``timeout``), no redirects (a 3xx is an answer, mapped to an error), bodies bounded while reading,
