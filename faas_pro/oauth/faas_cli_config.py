@@ -12,7 +12,6 @@ its gateway (``remove_token``) and nothing else. The write is atomic (temp file 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -106,20 +105,13 @@ def _write(path: Path, doc: dict[str, Any]) -> None:
     """Replace ``path`` atomically (temp file + rename), 0600 in a 0700 directory, no symlinks."""
     import yaml
 
-    from faas_pro.storage._files import ensure_private_dir
+    from faas_pro.storage._files import ensure_private_dir, replace_atomic
 
     text = yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)
     ensure_private_dir(path.parent)
     if path.is_symlink():
         raise FaasProError(f"refusing to use {path}: it is a symbolic link")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_atomic(path, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise FaasProError(f"cannot write faas-cli's config {path}: {e.strerror}") from None

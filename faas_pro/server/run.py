@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from faas_pro.errors import FaasProError, UsageError
 from faas_pro.server.listener import Limits
+from faas_pro.storage._files import read_secret_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.deps import Deps
@@ -71,16 +72,6 @@ def parse_verbs(value: str) -> frozenset[str]:
     if bad:
         raise UsageError(f"--audit-verbs: unknown method(s) {', '.join(sorted(bad))}")
     return verbs
-
-
-def _read_secret(path: Path, what: str) -> bytes:
-    try:
-        data = path.read_bytes().strip()
-    except OSError as e:
-        raise FaasProError(f"cannot read the {what} {path}: {e.strerror}") from None
-    if not data:
-        raise FaasProError(f"the {what} {path} is empty")
-    return data
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -161,7 +152,7 @@ def build_gateway(cfg: ServeConfig, deps: Deps) -> Any:
             raise UsageError("--audit-webhook must be an http(s) URL")
         if not cfg.audit_secret_file:
             raise UsageError("--audit-webhook needs --audit-secret-file FILE (the HMAC secret)")
-        secret = _read_secret(cfg.audit_secret_file, "audit secret file")
+        secret = read_secret_file(cfg.audit_secret_file, "audit secret file")
     dashboard = None
     if cfg.dashboard_client_id:
         from faas_pro.server.dashboard import make_config

@@ -74,29 +74,50 @@ def corrupt(path: Path, what: str) -> FaasProError:
     return FaasProError(f"{path} is not a valid {what} file (left untouched)", "fix it or move it away")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Replace ``path`` with ``data`` as JSON, atomically, mode 0600."""
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"  # before anything on disk changes
-    ensure_private_dir(path.parent)
-    _refuse_symlink(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+def read_secret_file(path: Path, what: str) -> bytes:
+    """The content of a key or secret file, surrounding whitespace stripped; one clear error when it
+    cannot be read or is empty (``what`` names it: "audit secret file")."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+        data = path.read_bytes().strip()
     except OSError as e:
-        raise FaasProError(f"cannot write {path}: {e.strerror}") from e
+        raise FaasProError(f"cannot read the {what} {path}: {e.strerror}") from None
+    if not data:
+        raise FaasProError(f"the {what} {path} is empty")
+    return data
+
+
+def replace_atomic(path: Path, text: str, mode: int = 0o600, *, over_symlink: bool = False) -> None:
+    """Replace ``path`` with ``text``: a new temp file (O_EXCL, no symlink followed) in the same
+    directory, fsync, ``chmod mode``, rename over ``path``. On failure the temp file is removed, the
+    previous file is unchanged, and the ``OSError`` propagates for the caller to word. A symlink at
+    ``path`` is refused unless ``over_symlink`` (the rename then replaces the link, never its target)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        _refuse_symlink(path)
+        if mode != 0o600:
+            os.chmod(tmp, mode)
+        if not over_symlink:
+            _refuse_symlink(path)
         os.replace(tmp, path)
-    except BaseException as e:
+    except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if isinstance(e, OSError):
-            raise FaasProError(f"cannot write {path}: {e.strerror} (the previous file is unchanged)") from e
         raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON, atomically, mode 0600."""
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"  # before anything on disk changes
+    ensure_private_dir(path.parent)
+    _refuse_symlink(path)
+    try:
+        replace_atomic(path, text)
+    except OSError as e:
+        raise FaasProError(f"cannot write {path}: {e.strerror} (the previous file is unchanged)") from e
     if os.name == "posix":
         dfd = os.open(path.parent, os.O_RDONLY)
         try:

@@ -274,17 +274,12 @@ def _unwritable(directory: Path, e: OSError) -> FaasProError:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    from faas_pro.storage._files import replace_atomic
+
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o700)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o755)  # noqa: S103 -- an executable everyone may run (faas-cli's plugins are)
-        os.replace(tmp, path)
+        # an executable everyone may run (faas-cli's plugins are); --force may replace a foreign symlink
+        replace_atomic(path, text, 0o755, over_symlink=True)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise _unwritable(path.parent, e) from None
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faas_pro.errors import FaasProError, UsageError
+from faas_pro.storage._files import read_secret_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.applications import Starlette
@@ -48,16 +49,6 @@ class DashboardConfig:
         return f"DashboardConfig(client_id={self.client_id!r}, issuer={self.issuer!r})"
 
 
-def _read_text(path: Path, what: str) -> bytes:
-    try:
-        data = path.read_bytes().strip()
-    except OSError as e:
-        raise FaasProError(f"cannot read the {what} {path}: {e.strerror}") from None
-    if not data:
-        raise FaasProError(f"the {what} {path} is empty")
-    return data
-
-
 def session_key(path: Path | None, log: Callable[[str], None]) -> bytes:
     """The cookie key: from ``path`` (created 0600 when missing), else a new one for this run only."""
     import hashlib
@@ -73,7 +64,7 @@ def session_key(path: Path | None, log: Callable[[str], None]) -> bytes:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48) + "\n")
         log(f"WARNING: wrote a new dashboard session key to {path}")
-    raw = _read_text(path, "dashboard session key file")
+    raw = read_secret_file(path, "dashboard session key file")
     if len(raw) < MIN_KEY_BYTES:
         raise FaasProError(
             f"the dashboard session key file {path} holds fewer than {MIN_KEY_BYTES} bytes",
@@ -111,7 +102,9 @@ def make_config(
             f"WARNING: JwtIssuer/{found.name} does not list {client_id!r} in aud: "
             "dashboard logins will be refused until it does"
         )
-    secret = _read_text(client_secret_file, "dashboard client secret file").decode() if client_secret_file else None
+    secret = (
+        read_secret_file(client_secret_file, "dashboard client secret file").decode() if client_secret_file else None
+    )
     return DashboardConfig(
         client_id=client_id,
         issuer=found.iss,
