@@ -6,7 +6,7 @@ FAAS_PRO_BENCH_NO_AUTHZ=1), at concurrency 1 and 32, from a loopback load genera
 directly (the recording OpenFaaS stand-in of tests/support/upstream.py, its own process): the
 median added latency at concurrency 1 and the throughput ratio at 32.
 
-Run:  python bench/gateway_bench.py [--reps 5] [--requests 3000] [--invocations 2000]
+Run:  python bench/gateway_bench.py [--reps 5] [--requests 3000] [--invocations 2000] [--workers 2]
 
 The load generator is a minimal asyncio HTTP/1.1 keep-alive client (one connection per worker,
 bounded loop of requests), so that the client costs as little CPU as possible next to the server
@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -76,6 +80,30 @@ async def _latency(url: str, request: bytes, total: int) -> tuple[float, int]:
     return statistics.median(times), len(errors)
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children (its workers),
+    from /proc (Linux). Unlike throughput, this hardly depends on what else the machine runs."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for p in (pid, *map(int, children)):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _measured(pid: int, run: Coroutine[Any, Any, tuple[float, int]], n: int) -> tuple[float, int, float]:
+    """(the run's result, its errors, the server's CPU microseconds per request during it)."""
+    before = _cpu(pid)
+    value, errs = asyncio.run(run)
+    return value, errs, 1e6 * (_cpu(pid) - before) / n
+
+
 def _post(path: str, body: bytes) -> bytes:
     head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
     return head.encode() + body
@@ -102,6 +130,7 @@ def main() -> None:
     ap.add_argument("--functions", type=int, default=20)
     ap.add_argument("--invocations", type=int, default=2000)
     ap.add_argument("--only-invocations", action="store_true", help="run (c) only")
+    ap.add_argument("--workers", type=int, default=2, help="(c) also with this many gateway worker processes")
     opts = ap.parse_args()
     import httpx
 
@@ -131,28 +160,43 @@ def main() -> None:
                 assert r.status_code == 202, r.text
         print(f"python {sys.version.split()[0]}, {opts.reps} reps, {opts.requests} requests each, medians")
         results: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}  # the server's CPU microseconds per request
         errors = 0
         for conc in () if opts.only_invocations else (1, 32):
             for rep in range(opts.reps + 1):  # the first round warms up and is not counted
                 runs = [
-                    (f"exchange c={conc}", on.url, _post_form("/oauth/token", exchange_form), opts.requests // 3),
-                    (f"functions authz c={conc}", on.url, _get("/system/functions", token), opts.requests),
-                    (f"functions no-authz c={conc}", off.url, _get("/system/functions", token), opts.requests),
+                    (f"exchange c={conc}", on, _post_form("/oauth/token", exchange_form), opts.requests // 3),
+                    (f"functions authz c={conc}", on, _get("/system/functions", token), opts.requests),
+                    (f"functions no-authz c={conc}", off, _get("/system/functions", token), opts.requests),
                 ]
                 if rep % 2:
                     runs[1], runs[2] = runs[2], runs[1]
-                for name, url, req, n in runs:
-                    rate, errs = asyncio.run(_load(url, req, n, conc))
+                for name, srv, req, n in runs:
+                    rate, errs, cpu_us = _measured(srv.proc.pid, _load(srv.url, req, n, conc), n)
                     errors += errs
                     if rep:
                         results.setdefault(name, []).append(rate)
+                        cpu.setdefault(name, []).append(cpu_us)
         for name, rates in results.items() if not opts.only_invocations else ():
-            print(f"{name:32s} {statistics.median(rates):8.0f} req/s   (min {min(rates):.0f}, max {max(rates):.0f})")
-        for conc in () if opts.only_invocations else (1, 32):
-            a = statistics.median(results[f"functions authz c={conc}"])
-            b = statistics.median(results[f"functions no-authz c={conc}"])
             print(
-                f"authorisation cost at c={conc}: {100 * (1 - a / b):.1f}% of throughput (authz/no-authz = {a / b:.3f})"
+                f"{name:32s} {statistics.median(rates):8.0f} req/s   (min {min(rates):.0f}, max {max(rates):.0f})"
+                f"   server CPU {statistics.median(cpu[name]):6.0f} us/request"
+            )
+        for conc in () if opts.only_invocations else (1, 32):
+            on_rates, off_rates = results[f"functions authz c={conc}"], results[f"functions no-authz c={conc}"]
+            a, b = statistics.median(on_rates), statistics.median(off_rates)
+            # each repetition measures both servers back to back: the ratio within a repetition is
+            # less exposed to the load of other jobs than the ratio of the two medians
+            paired = statistics.median(x / y for x, y in zip(on_rates, off_rates, strict=True))
+            print(
+                f"authorisation cost at c={conc}: {100 * (1 - paired):.1f}% of throughput (median of the "
+                f"{len(on_rates)} paired authz/no-authz ratios = {paired:.3f}; ratio of the medians = {a / b:.3f})"
+            )
+            on_cpu = statistics.median(cpu[f"functions authz c={conc}"])
+            off_cpu = statistics.median(cpu[f"functions no-authz c={conc}"])
+            print(
+                f"authorisation cost at c={conc} in server CPU: {on_cpu - off_cpu:+.0f} us/request "
+                f"({100 * (on_cpu / off_cpu - 1):+.1f}%)"
             )
         errors += _invocations(opts, iam, key, d, token)
         print(f"errors: {errors}")
@@ -161,40 +205,66 @@ def main() -> None:
         sys.exit(1)
 
 
-def _invocations(opts: argparse.Namespace, iam: Path, key: Path, d: Path, token: str) -> int:
-    """(c): the same invocation through the gateway (upstream mode) and directly; returns errors."""
+Variant = tuple[str, list[str], dict[str, str]]  # name, extra serve arguments, extra environment
+
+
+def _invocations(
+    opts: argparse.Namespace, iam: Path, key: Path, d: Path, token: str, extra_variants: Sequence[Variant] = ()
+) -> int:
+    """(c): the same invocation through the gateway (upstream mode, 1 and ``--workers`` worker
+    processes, and any ``extra_variants``) and directly; returns errors."""
     import httpx
 
     from tests.support.upstream import upstream
 
     errors = 0
-    with upstream("admin:bench-pass") as up:
+    with upstream("admin:bench-pass") as up, contextlib.ExitStack() as stack:
         (d / "auth").write_text("admin:bench-pass\n")
-        args = [*serve_args(iam, key, d / "state-up", "http://gateway.bench"), "--upstream", up.url]
-        with running([*args, "--upstream-auth-file", str(d / "auth")]) as gw:
+        targets: list[tuple[str, str, bytes, int]] = []
+        via = _post("/function/echo", b'{"hello":"world"}')
+        variants: list[Variant] = [("gateway w=1", [], {})]
+        if opts.workers > 1:
+            variants.append((f"gateway w={opts.workers}", ["--workers", str(opts.workers)], {}))
+        variants += extra_variants
+        for i, (name, extra, env) in enumerate(variants):
+            args = [*serve_args(iam, key, d / f"state-up-{i}", "http://gateway.bench"), "--upstream", up.url]
+            gw = stack.enter_context(running([*args, "--upstream-auth-file", str(d / "auth"), *extra], env))
             fn = {"service": "echo", "image": "ghcr.io/acme/echo:1"}
-            r = httpx.post(gw.url + "/system/functions", json=fn, headers={"Authorization": f"Bearer {token}"})
-            assert r.status_code == 202, r.text
-            body = b'{"hello":"world"}'
-            via, direct = _post("/function/echo", body), _post("/function/echo.openfaas-fn", body)
-            lat: dict[str, list[float]] = {"gateway": [], "direct": []}
-            rate: dict[str, list[float]] = {"gateway": [], "direct": []}
-            for rep in range(opts.reps + 1):
-                order = [("gateway", gw.url, via), ("direct", up.url, direct)]
-                for name, url, req in order if rep % 2 else order[::-1]:
-                    median, errs = asyncio.run(_latency(url, req, opts.invocations // 2))
-                    throughput, errs2 = asyncio.run(_load(url, req, opts.invocations, 32))
-                    errors += errs + errs2
-                    if rep:
-                        lat[name].append(median)
-                        rate[name].append(throughput)
-        for name in ("direct", "gateway"):
-            ms = 1000 * statistics.median(lat[name])
-            print(f"invoke {name:8s} c=1 median {ms:6.3f} ms   c=32 {statistics.median(rate[name]):8.0f} req/s")
-        added = 1000 * (statistics.median(lat["gateway"]) - statistics.median(lat["direct"]))
-        ratio = statistics.median(rate["gateway"]) / statistics.median(rate["direct"])
-        print(f"invoke added latency at c=1: {added:.3f} ms (goal <= 1 ms)")
-        print(f"invoke throughput ratio at c=32: {ratio:.3f} of direct (goal >= 0.5)")
+            if i == 0:  # the upstream's registry is shared: deploy once
+                r = httpx.post(gw.url + "/system/functions", json=fn, headers={"Authorization": f"Bearer {token}"})
+                assert r.status_code == 202, r.text
+            targets.append((name, gw.url, via, gw.proc.pid))
+        direct = _post("/function/echo.openfaas-fn", b'{"hello":"world"}')
+        targets.append(("direct", up.url, direct, up.proc.pid))
+        lat: dict[str, list[float]] = {t[0]: [] for t in targets}
+        rate: dict[str, list[float]] = {t[0]: [] for t in targets}
+        cpu: dict[str, list[float]] = {t[0]: [] for t in targets}  # the server's CPU us per request at c=32
+        for rep in range(opts.reps + 1):
+            for name, url, req, pid in targets if rep % 2 else targets[::-1]:
+                median, errs = asyncio.run(_latency(url, req, opts.invocations // 2))
+                throughput, errs2, cpu_us = _measured(pid, _load(url, req, opts.invocations, 32), opts.invocations)
+                errors += errs + errs2
+                if rep:
+                    lat[name].append(median)
+                    rate[name].append(throughput)
+                    cpu[name].append(cpu_us)
+    for name, *_ in targets:
+        ms = 1000 * statistics.median(lat[name])
+        rates = rate[name]
+        print(
+            f"invoke {name:20s} c=1 median {ms:6.3f} ms   c=32 {statistics.median(rates):8.0f} req/s"
+            f"   (min {min(rates):.0f}, max {max(rates):.0f})   server CPU {statistics.median(cpu[name]):5.0f} us/call"
+        )
+    for name, *_ in targets[:-1]:
+        added = 1000 * (statistics.median(lat[name]) - statistics.median(lat["direct"]))
+        ratio = statistics.median(rate[name]) / statistics.median(rate["direct"])
+        # paired: within each repetition, this gateway against the direct run next to it
+        paired_added = 1000 * statistics.median(g - t for g, t in zip(lat[name], lat["direct"], strict=True))
+        paired = statistics.median(g / t for g, t in zip(rate[name], rate["direct"], strict=True))
+        print(
+            f"{name}: added latency at c=1 {added:.3f} ms, paired {paired_added:.3f} ms (goal <= 1 ms); "
+            f"c=32 ratio {ratio:.3f}, paired {paired:.3f} (goal >= 0.5)"
+        )
     return errors
 
 

@@ -3,6 +3,12 @@ by the same server code (faas_pro/server/listener.py: same limits, same uvicorn 
 with 1 and N worker processes (--workers), from a loopback load generator.
 
 Run:  python bench/server_bench.py [--workers 2] [--reps 5] [--requests 3000] [--concurrency 32] [--clients 1]
+      [--functions 20]
+
+The gateway runs twice for each worker count: with IAM authorisation and with the injected allow-all
+authoriser (``--bench-insecure-no-authz`` with ``FAAS_PRO_BENCH_NO_AUTHZ=1``; tokens still verified),
+so the authorisation cost is read within the run: paired per-repetition throughput ratios, and the
+servers' CPU time per request from /proc (which hardly depends on the other jobs on the machine).
 
 The load generator is a minimal asyncio HTTP/1.1 keep-alive client in ``--clients`` processes (one
 connection per concurrent worker, a bounded number of requests, and a time limit per run). A last
@@ -31,10 +37,12 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.gateway_bench import _cpu
 from tests.integration.server_fixtures import FakeIssuer, exchange
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
 
 RUN_LIMIT = 120.0  # seconds one measured run may take at most
+NO_AUTHZ_ENV = {"FAAS_PRO_BENCH_NO_AUTHZ": "1"}
 
 
 async def _worker(host: str, port: int, request: bytes, count: int, errors: list[int]) -> None:
@@ -142,14 +150,14 @@ def _serve_hello(workers: int) -> int:
 
 
 @contextmanager
-def _hello_server(workers: int) -> Iterator[str]:
+def _hello_server(workers: int) -> Iterator[tuple[str, int]]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve-hello", str(workers)], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        yield line.rsplit(" ", 1)[1].strip()
+        yield line.rsplit(" ", 1)[1].strip(), proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -165,10 +173,13 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--clients", type=int, default=1, help="load-generator processes")
+    ap.add_argument("--functions", type=int, default=20, help="functions in each gateway's registry")
     ap.add_argument("--serve-hello", type=int, default=0, help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.serve_hello:
         sys.exit(_serve_hello(opts.serve_hello))
+
+    import httpx
 
     fake = FakeIssuer()
     n = opts.workers
@@ -182,13 +193,17 @@ def main() -> None:
         )
         key = keygen(root / "gateway.pem")
 
-        def gateway(workers: int, state: str) -> object:
+        def gateway(workers: int, state: str, allow_all: bool = False) -> object:
             args = serve_args(iam, key, root / state, "http://gateway.test", "--namespace", "dev")
+            if allow_all:  # the injected allow-all authoriser (benchmark only); tokens are still verified
+                return running([*args, "--workers", str(workers), "--bench-insecure-no-authz"], NO_AUTHZ_ENV)
             return running([*args, "--workers", str(workers)])
 
         with (
             gateway(1, "s1") as gw1,  # type: ignore[attr-defined]
             gateway(n, "sn") as gwn,  # type: ignore[attr-defined]
+            gateway(1, "a1", allow_all=True) as off1,  # type: ignore[attr-defined]
+            gateway(n, "an", allow_all=True) as offn,  # type: ignore[attr-defined]
             _hello_server(1) as hello1,
             _hello_server(n) as hellon,
             _hello_server(-1) as plain,
@@ -196,21 +211,34 @@ def main() -> None:
             token = exchange(gw1.url, fake.mint(fake.claims(sub="dev", exp=int(time.time()) + 3600)))
             token = token.json()["access_token"]
             listing = _get("/system/functions?namespace=dev", token)
+            for srv in (gw1, gwn, off1, offn):  # the same functions in each registry
+                for i in range(opts.functions):
+                    r = httpx.post(
+                        srv.url + "/system/functions?namespace=dev",
+                        json={"service": f"fn-{i:03d}", "image": f"ghcr.io/acme/fn-{i}:1"},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    assert r.status_code == 202, r.text
             cases = [
-                ("gateway authorised list, 1 worker", gw1.url, listing),
-                (f"gateway authorised list, {n} workers", gwn.url, listing),
-                ("bare ASGI hello, 1 worker", hello1, _get("/")),
-                (f"bare ASGI hello, {n} workers", hellon, _get("/")),
-                ("bare ASGI hello, plain uvicorn, 1 worker", plain, _get("/")),
+                ("gateway authorised list, 1 worker", gw1.url, listing, gw1.proc.pid),
+                ("gateway allow-all list, 1 worker", off1.url, listing, off1.proc.pid),
+                (f"gateway authorised list, {n} workers", gwn.url, listing, gwn.proc.pid),
+                (f"gateway allow-all list, {n} workers", offn.url, listing, offn.proc.pid),
+                ("bare ASGI hello, 1 worker", hello1[0], _get("/"), hello1[1]),
+                (f"bare ASGI hello, {n} workers", hellon[0], _get("/"), hellon[1]),
+                ("bare ASGI hello, plain uvicorn, 1 worker", plain[0], _get("/"), plain[1]),
             ]
-            results: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+            results: dict[str, list[float]] = {c[0]: [] for c in cases}
+            cpu: dict[str, list[float]] = {c[0]: [] for c in cases}
             errors = 0
             pool = ProcessPoolExecutor(opts.clients)
-            for _name, url, request in cases:  # warm-up
+            for _name, url, request, _pid in cases:  # warm-up
                 _measure(pool, opts.clients, url, request, min(300, opts.requests), opts.concurrency)
-            for _ in range(opts.reps):
-                for name, url, request in cases:
+            for rep in range(opts.reps):  # alternating order: each pair is measured back to back
+                for name, url, request, pid in cases if rep % 2 == 0 else cases[::-1]:
+                    before = _cpu(pid)
                     rate, errs = _measure(pool, opts.clients, url, request, opts.requests, opts.concurrency)
+                    cpu[name].append(1e6 * (_cpu(pid) - before) / opts.requests)
                     results[name].append(rate)
                     errors += errs
             pool.shutdown()
@@ -221,9 +249,21 @@ def main() -> None:
     )
     med = {name: statistics.median(v) for name, v in results.items()}
     for name, value in med.items():
-        print(f"{name:40s} {value:8.0f} req/s (median; min {min(results[name]):.0f}, max {max(results[name]):.0f})")
-    g1, gn = med[cases[0][0]], med[cases[1][0]]
-    h1, hn = med[cases[2][0]], med[cases[3][0]]
+        print(
+            f"{name:40s} {value:8.0f} req/s (median; min {min(results[name]):.0f}, max {max(results[name]):.0f})"
+            f"  server CPU {statistics.median(cpu[name]):5.0f} us/request"
+        )
+    for w in (1, n):
+        on, off = f"gateway authorised list, {w} worker{'s' if w > 1 else ''}", f"gateway allow-all list, {w} worker"
+        off += "s" if w > 1 else ""
+        paired = statistics.median(a / b for a, b in zip(results[on], results[off], strict=True))
+        on_cpu, off_cpu = statistics.median(cpu[on]), statistics.median(cpu[off])
+        print(
+            f"authorisation cost, {w} worker(s): {100 * (1 - paired):.1f}% of throughput (median paired ratio "
+            f"{paired:.3f}), {on_cpu - off_cpu:+.0f} us CPU/request ({100 * (on_cpu / off_cpu - 1):+.1f}%)"
+        )
+    g1, gn = med[cases[0][0]], med[cases[2][0]]
+    h1, hn = med[cases[4][0]], med[cases[5][0]]
     print(f"gateway {n} workers / 1 worker: x{gn / g1:.2f};  hello {n} workers / 1 worker: x{hn / h1:.2f}")
     print(f"gateway / hello: {g1 / h1:.0%} (1 worker), {gn / hn:.0%} ({n} workers);  errors: {errors}")
 

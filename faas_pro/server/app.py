@@ -169,6 +169,8 @@ def _query(request: Request) -> dict[str, str]:
     """The query string as single values: a repeated parameter is refused (two parsers could
     disagree about which one counts)."""
     out: dict[str, str] = {}
+    if not request.scope.get("query_string"):  # most requests: no parsing, no QueryParams object
+        return out
     for k, v in request.query_params.multi_items():
         if k in out:
             raise Invalid(f"query parameter {show(k, 40)} is given more than once")
@@ -323,14 +325,17 @@ def _reply(r: Reply) -> Response:
 SMALL_ANSWER = 64 * 1024
 
 
+_ANSWER_DROP = (HOP_BY_HOP - {"content-length"}) | {"date", "server"}
+
+
 def _headers(s: Streamed) -> list[tuple[bytes, bytes]]:
     """The upstream's answer headers, without hop-by-hop ones (Content-Length kept)."""
-    drop = HOP_BY_HOP - {"content-length"}
-    return [
-        (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in s.headers
-        if k.lower() not in drop and k.lower() not in ("date", "server")
-    ]
+    out = []
+    for k, v in s.headers:
+        low = k.lower()
+        if low not in _ANSWER_DROP:
+            out.append((low.encode("latin-1"), v.encode("latin-1")))
+    return out
 
 
 async def _answer(s: Streamed) -> Response:
@@ -623,7 +628,7 @@ def table(gw: Gateway) -> list[Route]:
             ]
             client = request.client
             headers.append(("X-Forwarded-For", client.host if client else "unknown"))
-            headers.append(("X-Forwarded-Proto", request.url.scheme))
+            headers.append(("X-Forwarded-Proto", request.scope.get("scheme", "http")))  # request.url parses it all
             if request.headers.get("host"):
                 headers.append(("X-Forwarded-Host", request.headers["host"]))
             declared = request.headers.get("content-length")

@@ -3,7 +3,8 @@
 ``Authenticator.claims(authorization_header)`` returns the verified claims or raises
 ``Unauthenticated``. Verified tokens are remembered (by SHA-256 of the token, bounded LRU) until
 their ``exp``, so a client re-using its token pays one signature check, not one per request;
-``policy`` names are resolved against the IAM set at every request, so Policy edits apply at once.
+``policy`` names are resolved against the IAM set in force, so Policy edits apply at once;
+``IamAuthoriser`` remembers its decisions per token until the IAM set changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.server.signing import Signer
 
 CACHE_SIZE = 10_000
+# each entry keeps its token's claims alive: no more entries than the token cache holds tokens
+DECISION_CACHE_SIZE = CACHE_SIZE
 FUNCTION_SCOPE = "function"
 
 
@@ -36,14 +39,39 @@ class Authoriser(Protocol):
 
 
 class IamAuthoriser:
-    """The production decision: the IAM set in force, the token's policy names (so edits apply at once)."""
+    """The production decision: the IAM set in force, the token's policy names (so edits apply at once).
 
-    def __init__(self, iam: Callable[[], IamSet]) -> None:
+    Decisions are remembered per verified token, keyed on the identity of its claims object (the
+    ``Authenticator`` hands out the same object for every request with the same token; the entry
+    keeps that object alive, so its ``id`` cannot be reused while the entry exists) and on the
+    action and resource. The IAM engine is pure (no clock, no I/O), so a decision depends only on
+    the IAM set and the claims: when the holder returns another IAM set (a reload), every
+    remembered decision is dropped before the next one is made. The cache is bounded; when full,
+    the oldest entry goes.
+    """
+
+    def __init__(self, iam: Callable[[], IamSet], cache_size: int = DECISION_CACHE_SIZE) -> None:
         self._iam = iam
+        self._cache_size = cache_size
+        self._set: IamSet | None = None
+        self._decisions: dict[tuple[int, str, str, str | None], tuple[dict[str, Any], bool]] = {}
 
     def allowed(self, claims: dict[str, Any], action: str, namespace: str, function: str | None) -> bool:
+        iam = self._iam()
+        decisions = self._decisions
+        if iam is not self._set:  # a reload: nothing decided under the old set counts any more
+            decisions.clear()
+            self._set = iam
+        key = (id(claims), action, namespace, function)
+        hit = decisions.get(key)
+        if hit is not None and hit[0] is claims:
+            return hit[1]
         policies = tuple(claims.get("policy") or ())
-        return bool(self._iam().authorize(policies, action, namespace, function, claims).allowed)
+        allowed = bool(iam.authorize(policies, action, namespace, function, claims).allowed)
+        if len(decisions) >= self._cache_size:
+            del decisions[next(iter(decisions))]
+        decisions[key] = (claims, allowed)
+        return allowed
 
 
 class AllowAllForBenchmark:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from urllib.parse import urlsplit
 
 from faas_pro.server.backends import BackendError, Streamed
@@ -64,9 +64,11 @@ class Forwarder:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Conn(reader, writer)
 
-    async def _read(self, awaitable: object) -> bytes:
+    async def _read(self, awaitable: Awaitable[bytes]) -> bytes:
+        # asyncio.timeout, not wait_for: wait_for wraps each read in a task of its own (bench/README.md)
         try:
-            return await asyncio.wait_for(awaitable, self._timeout)  # type: ignore[arg-type]
+            async with asyncio.timeout(self._timeout):
+                return await awaitable
         except TimeoutError:
             raise BackendError("the upstream gateway did not answer in time", 504) from None
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
@@ -97,15 +99,19 @@ class Forwarder:
         conn = self._idle.pop() if self._idle else await self._connect()
         try:
             try:
-                conn.writer.write(head)
+                pending = head  # the head goes out with the first piece of the body: one send, not two
                 if body is not None:
                     async for chunk in body:
-                        conn.writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                        conn.writer.write(pending + (b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk))
+                        pending = b""
                         await conn.writer.drain()
                     if chunked:
-                        conn.writer.write(b"0\r\n\r\n")
+                        pending += b"0\r\n\r\n"
+                if pending:
+                    conn.writer.write(pending)
                 await conn.writer.drain()
-                raw_head = await asyncio.wait_for(conn.reader.readuntil(b"\r\n\r\n"), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    raw_head = await conn.reader.readuntil(b"\r\n\r\n")
             except TimeoutError:  # before OSError, of which it is a subclass
                 raise BackendError("the upstream gateway did not answer in time", 504) from None
             except (OSError, asyncio.IncompleteReadError) as e:
