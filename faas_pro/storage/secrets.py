@@ -17,6 +17,15 @@ Selection (``FAAS_PRO_TOKEN_STORE``):
   keyring one. ``backend_of(gateway)`` names the store that holds a gateway's entry (for `status`),
   with the same file-first rule, so naming it costs no keyring probe either.
 
+The keyring backend that worked is remembered: after a successful write to the keyring, its class
+is written to ``<data_dir>/keyring-backend.json`` (``{"version": 1, "backend": "module:Class"}``, not a
+secret). Later runs load that one class and ask only it whether it is usable (``priority``), instead
+of keyring's probe of every installed backend (55-80 ms; on Linux its macOS backend runs
+``ldconfig``). The memo is ignored, and keyring probes as before, when it names anything but a class
+under ``keyring.backends``/``keyrings``, when that backend is no longer usable, when keyring chose
+its chainer, or when ``PYTHON_KEYRING_BACKEND`` is set. ``import keyring`` happens only when the keyring
+is really used: the token file has no entry for the gateway, or ``FAAS_PRO_TOKEN_STORE=keyring``.
+
 A keyring cannot list its accounts portably, so the keyring store keeps the names (never the
 values) of the gateways it holds in ``<data_dir>/keyring-gateways.json`` (0600): ``gateways()`` of
 every store lists what it holds, which ``logout --all`` and ``status --all`` rely on.
@@ -25,6 +34,7 @@ every store lists what it holds, which ``logout --all`` and ``status --all`` rel
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +46,9 @@ from faas_pro.urls import normalise_gateway
 SERVICE = "faas-pro"
 INDEX_FILE = "keyring-gateways.json"
 CHOICES = ("keyring", "file", "memory")
+KEYRING_MEMO = "keyring-backend.json"
+_MEMO_VERSION = 1
+_MEMO_BACKEND = re.compile(r"(keyring\.backends|keyrings)(\.[A-Za-z_][A-Za-z0-9_]*)+:[A-Za-z_][A-Za-z0-9_]*")
 
 
 class SecretStore(Protocol):
@@ -137,6 +150,48 @@ def _usable(kr: Any) -> bool:
     return module not in ("keyring.backends.fail", "keyring.backends.null")
 
 
+def _backend_id(kr: Any) -> str:
+    return f"{type(kr).__module__}:{type(kr).__qualname__}"
+
+
+def remember_backend(data_dir: Path, kr: Any) -> None:
+    """Write the keyring memo (see the module docstring) unless it already names ``kr``'s class."""
+    ident = _backend_id(kr)
+    if not _MEMO_BACKEND.fullmatch(ident) or ident.startswith("keyring.backends.chainer:") or not _usable(kr):
+        return
+    path = Path(data_dir) / KEYRING_MEMO
+    try:
+        if read_json(path) == {"version": _MEMO_VERSION, "backend": ident}:
+            return
+    except FaasProError:
+        pass  # unreadable: replaced below
+    write_json_atomic(path, {"version": _MEMO_VERSION, "backend": ident})
+
+
+def remembered_backend(data_dir: Path) -> Any | None:
+    """The keyring backend the memo names, when it is still usable; None means "probe"."""
+    try:
+        memo = read_json(Path(data_dir) / KEYRING_MEMO)
+    except FaasProError:
+        return None
+    if not isinstance(memo, dict) or memo.get("version") != _MEMO_VERSION:
+        return None
+    ident = memo.get("backend")
+    if not isinstance(ident, str) or not _MEMO_BACKEND.fullmatch(ident):
+        return None
+    module, _, name = ident.partition(":")
+    try:
+        import importlib
+
+        cls = getattr(importlib.import_module(module), name)
+        if not (cls.priority > 0):  # keyring's own "is it usable here" (e.g. a Secret Service is on the bus)
+            return None
+        kr = cls()
+    except Exception:  # gone, renamed, or unusable now: as if there were no memo
+        return None
+    return kr if _usable(kr) else None
+
+
 class _GatewayIndex:
     """The names of the gateways a keyring holds (a JSON list in a 0600 file; no secrets)."""
 
@@ -161,10 +216,13 @@ class _GatewayIndex:
 
 
 class KeyringSecretStore:
-    """The OS keyring. Errors (locked, no D-Bus, denied) become one FaasProError, never a fallback."""
+    """The OS keyring. Errors (locked, no D-Bus, denied) become one FaasProError, never a fallback.
+
+    With ``data_dir``, a successful write remembers the backend there (see the module docstring)."""
 
     def __init__(self, keyring_backend: Any, data_dir: Path | None = None) -> None:
         self._kr = keyring_backend
+        self._data_dir = data_dir
         self.backend = f"keyring ({_backend_name(keyring_backend)})"
         self._index = _GatewayIndex(Path(data_dir) / INDEX_FILE) if data_dir is not None else None
 
@@ -212,6 +270,8 @@ class KeyringSecretStore:
             raise self._fail("saving tokens", e) from None
         if self._index is not None:
             self._index.update(normalise_gateway(gateway), True)
+        if self._data_dir is not None:
+            remember_backend(self._data_dir, self._kr)
 
     def delete(self, gateway: str) -> bool:
         self._require_usable("deleting tokens")
@@ -235,7 +295,12 @@ class KeyringSecretStore:
         return self._index.read() if self._index is not None else []
 
 
-def _probe_keyring() -> Any | None:
+def _probe_keyring(env: Mapping[str, str], data_dir: Path) -> Any | None:
+    """The keyring backend: the remembered one when it is still usable, else keyring's choice."""
+    if not env.get("PYTHON_KEYRING_BACKEND"):
+        kr = remembered_backend(data_dir)
+        if kr is not None:
+            return kr
     import keyring
 
     try:
@@ -247,15 +312,17 @@ def _probe_keyring() -> Any | None:
 class AutoSecretStore:
     """No ``FAAS_PRO_TOKEN_STORE``: the keyring when usable, else the file (see the module docstring)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
         self._file = FileSecretStore(data_dir)
         self._data_dir = Path(data_dir)
+        self._env: Mapping[str, str] = env if env is not None else {}
         self._chosen: SecretStore | None = None
 
     def _resolve(self) -> SecretStore:
         if self._chosen is None:
-            kr = _probe_keyring()
-            self._chosen = KeyringSecretStore(kr, self._data_dir) if kr is not None and _usable(kr) else self._file
+            kr = _probe_keyring(self._env, self._data_dir)
+            usable = kr is not None and _usable(kr)
+            self._chosen = KeyringSecretStore(kr, self._data_dir) if usable else self._file
         return self._chosen
 
     @property
@@ -307,17 +374,18 @@ def open_secret_store(env: Mapping[str, str], data_dir: Path) -> SecretStore:
     if choice == "file":
         return FileSecretStore(data_dir)
     if choice == "keyring":
-        kr = _probe_keyring()
+        kr = _probe_keyring(env, data_dir)
         if kr is None:
             from keyring.backends import fail
 
             kr = fail.Keyring()  # type: ignore[no-untyped-call]
         return KeyringSecretStore(kr, data_dir)
-    return AutoSecretStore(data_dir)
+    return AutoSecretStore(data_dir, env)
 
 
 __all__ = [
     "CHOICES",
+    "KEYRING_MEMO",
     "SERVICE",
     "AutoSecretStore",
     "FileSecretStore",
@@ -325,4 +393,6 @@ __all__ = [
     "MemorySecretStore",
     "SecretStore",
     "open_secret_store",
+    "remember_backend",
+    "remembered_backend",
 ]
