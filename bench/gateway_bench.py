@@ -33,8 +33,8 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.integration.server_fixtures import FakeIssuer
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.issuer import FakeIssuer
 
 
 async def _worker(

@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.gateway_bench import _get, _load, _post
-from tests.integration.server_fixtures import FakeIssuer
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.issuer import FakeIssuer
 
 
 def _spy() -> str:

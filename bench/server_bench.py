@@ -38,8 +38,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.gateway_bench import _cpu
-from tests.integration.server_fixtures import FakeIssuer, exchange
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.issuer import FakeIssuer, exchange
 
 RUN_LIMIT = 120.0  # seconds one measured run may take at most
 NO_AUTHZ_ENV = {"FAAS_PRO_BENCH_NO_AUTHZ": "1"}

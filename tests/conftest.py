@@ -9,33 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import CLEARED
+from tests.support.fakehttp import FakeHTTP
+from tests.support.gateway import keygen
 from tests.support.idp import IdP, start_idp
-from tests.support.inproc import run_inproc
-
-_CLEARED = (
-    "OPENFAAS_URL",
-    "OPENFAAS_CONFIG",
-    "FAAS_PRO_TOKEN",
-    "FAAS_PRO_CLIENT_SECRET",
-    "FAAS_PRO_ID_TOKEN",
-    "BROWSER",
-    "DISPLAY",
-    "WAYLAND_DISPLAY",
-    "SSH_CONNECTION",
-    "SSH_CLIENT",
-    "SSH_TTY",
-    "CI",
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
+from tests.support.inproc import CliRunner, run_inproc
+from tests.support.issuer import FakeIssuer
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +22,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every user directory at tmp_path and force the file token store."""
     home = tmp_path / "home"
     home.mkdir()
-    for var in _CLEARED:
+    for var in CLEARED:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -70,6 +49,26 @@ def idp_skip_consent() -> Iterator[IdP]:
 
 
 @pytest.fixture
-def cli(isolated_env: Path) -> object:
+def cli(isolated_env: Path) -> CliRunner:
     """Run faas-pro in-process: ``cli("list", "-g", url, stdin="...")`` -> Captured."""
     return run_inproc
+
+
+@pytest.fixture(scope="module")
+def gateway_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gateway signing key (PEM file), one per module."""
+    return keygen(tmp_path_factory.mktemp("key") / "gateway.pem")
+
+
+@pytest.fixture(scope="module")
+def fake_issuer() -> Iterator[FakeIssuer]:
+    """A ``FakeIssuer`` (tests/support/issuer.py), one per module."""
+    with FakeIssuer() as f:
+        yield f
+
+
+@pytest.fixture
+def server() -> Iterator[FakeHTTP]:
+    """A ``FakeHTTP`` (tests/support/fakehttp.py) with no routes yet: script it with ``server.on(...)``."""
+    with FakeHTTP() as f:
+        yield f

@@ -3,30 +3,22 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 
-from faas_pro.__main__ import run
-from faas_pro.deps import Deps
 from faas_pro.errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE
-from tests.unit.login._fake import CLIENT, GATEWAY, ISSUER, FakeWorld, make_deps, recorder
+from tests.support.inproc import run_with_deps
+from tests.support.loginworld import CLIENT, GATEWAY, ISSUER, FakeWorld, make_deps, recorder
 
 MACHINE = ["auth", "-g", GATEWAY, "--authority", ISSUER, "--client-id", "m", "--grant", "client_credentials"]
-
-
-def _run(deps: Deps, *args: str) -> tuple[int, str, str]:
-    code = run(list(args), deps)
-    assert isinstance(deps.stdout, io.StringIO) and isinstance(deps.stderr, io.StringIO)
-    return code, deps.stdout.getvalue(), deps.stderr.getvalue()
 
 
 @pytest.mark.parametrize("flag", ["--print", "--print-token"])
 def test_print_is_print_token(tmp_path: Path, flag: str) -> None:
     world = FakeWorld()
     deps = make_deps(tmp_path, world, env={"FAAS_PRO_CLIENT_SECRET": "s3cret"})
-    code, out, err = _run(deps, *MACHINE, flag)
+    code, out, err = run_with_deps(deps, *MACHINE, flag)
     saved = deps.secrets().get(GATEWAY)
     assert code == EXIT_OK, err
     assert saved is not None and out == saved["openfaas_token"] + "\n"
@@ -35,7 +27,7 @@ def test_print_is_print_token(tmp_path: Path, flag: str) -> None:
 @pytest.mark.parametrize("flag", ["--launch-browser", "--launch-browser=true", "--launch-browser=TRUE"])
 def test_launch_browser_true_is_the_default(tmp_path: Path, flag: str) -> None:
     deps = make_deps(tmp_path, FakeWorld(), env={"FAAS_PRO_CLIENT_SECRET": "s3cret"})
-    code, out, err = _run(deps, *MACHINE, flag)
+    code, out, err = run_with_deps(deps, *MACHINE, flag)
     assert code == EXIT_OK and out == "", err
 
 
@@ -48,7 +40,7 @@ def test_launch_browser_false_is_no_browser(tmp_path: Path, flag: str) -> None:
     opened: list[str] = []
     deps.open_url = recorder(opened)
     deps.secrets().put(GATEWAY, {"idp_issuer": ISSUER, "idp_client_id": CLIENT, "idp_refresh_token": "rt-0"})
-    code, out, err = _run(deps, "auth", "-g", GATEWAY, "--authority", ISSUER, "--client-id", CLIENT, flag)
+    code, out, err = run_with_deps(deps, "auth", "-g", GATEWAY, "--authority", ISSUER, "--client-id", CLIENT, flag)
     assert code == EXIT_AUTH and out == "" and opened == []
     assert "cannot log in again here: no terminal and no browser (--no-browser)" in err
 
@@ -64,7 +56,7 @@ def test_launch_browser_false_is_no_browser(tmp_path: Path, flag: str) -> None:
 def test_launch_browser_misuse_is_one_usage_line(tmp_path: Path, flags: list[str], message: str) -> None:
     world = FakeWorld()
     deps = make_deps(tmp_path, world, env={"FAAS_PRO_CLIENT_SECRET": "s3cret"})
-    code, out, err = _run(deps, *MACHINE, *flags)
+    code, out, err = run_with_deps(deps, *MACHINE, *flags)
     assert code == EXIT_USAGE and out == "" and world.requests == []
     assert message in err and len(err.strip().splitlines()) == 1
 

@@ -10,7 +10,6 @@ version in use is one of those.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from packaging.requirements import Requirement
 
 from faas_pro import compat
 from faas_pro.errors import EXIT_DENIED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from tests.support.inproc import Captured
+from tests.support.inproc import Captured, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 Cli = Callable[..., Captured]
@@ -48,7 +47,7 @@ def test_the_installed_version_is_one_pyproject_allows(package: str) -> None:
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_goes_to_stdout_with_exit_0(flag: str) -> None:
     # a real process: click writes help to the process's stdout, not to Deps.stdout
-    r = subprocess.run([sys.executable, "-m", "faas_pro", flag], capture_output=True, text=True, timeout=60)
+    r = run_cli(flag, timeout=60)
     assert r.returncode == 0 and r.stderr == ""
     assert r.stdout.startswith("Usage: faas-pro ")
     for name in ("auth", "list", "iam", "serve", "completion"):
@@ -193,8 +192,7 @@ def test_completion_script_calls_the_program_back_with_the_variable(shell: str) 
 def test_completion_requests_are_answered_for_zsh_and_fish(shell: str, env: dict[str, str], serve: str) -> None:
     script = (ROOT / "completions" / f"faas-pro.{shell}").read_text()
     assert all(f"{name}=" in script for name in env), "the scripts' protocol changed: update this test"
-    full = {**os.environ, **env, "_FAAS_PRO_COMPLETE": f"complete_{shell}"}
-    r = subprocess.run([sys.executable, "-m", "faas_pro"], env=full, capture_output=True, text=True, timeout=60)
+    r = run_cli(env={**env, "_FAAS_PRO_COMPLETE": f"complete_{shell}"}, timeout=60)
     assert r.returncode == 0, r.stderr
     assert serve in r.stdout and "auth" not in r.stdout, r.stdout
 

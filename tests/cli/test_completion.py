@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from faas_pro.cli.completion import script_for
+from tests.support.inproc import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,13 +18,13 @@ def test_checked_in_script_is_current(shell: str) -> None:
     assert path.read_text() == script_for(shell), f"regenerate: faas-pro completion {shell} > {path}"
 
 
-def test_completion_command_prints_script(cli) -> None:  # type: ignore[no-untyped-def]
+def test_completion_command_prints_script(cli) -> None:
     r = cli("completion", "bash")
     assert r.code == 0
     assert "_FAAS_PRO_COMPLETE=complete_bash" in r.stdout
 
 
 def test_bash_completion_protocol_completes_commands() -> None:
-    env = {**os.environ, "COMP_WORDS": "faas-pro se", "COMP_CWORD": "1", "_FAAS_PRO_COMPLETE": "complete_bash"}
-    r = subprocess.run([sys.executable, "-m", "faas_pro"], env=env, capture_output=True, text=True, timeout=60)
+    env = {"COMP_WORDS": "faas-pro se", "COMP_CWORD": "1", "_FAAS_PRO_COMPLETE": "complete_bash"}
+    r = run_cli(env=env, timeout=60)
     assert r.stdout.split() == ["serve"]

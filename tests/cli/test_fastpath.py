@@ -19,7 +19,7 @@ from faas_pro.direct_http import DirectHTTP, no_proxy_applies, usable_for
 from faas_pro.errors import FaasProError
 from faas_pro.fastpath import SPECS, FastDeps, parse, plan
 from faas_pro.gateway import GatewayClient
-from tests.security.conftest import NO_LENGTH, FakeHTTP, Req
+from tests.support.fakehttp import NO_LENGTH, FakeHTTP, Req
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from faas_pro.errors import EXIT_DENIED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from tests.support.tokens import mint, new_key
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "iam"
 SET = str(DATA / "set")
@@ -19,8 +18,7 @@ IDP = "https://idp.example.com"
 
 
 def _token(claims: dict[str, Any]) -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": "k1"})
+    return mint(claims, new_key("ES256"), kid="k1")
 
 
 def _claims_file(tmp_path: Path, claims: dict[str, Any]) -> str:
@@ -32,13 +30,13 @@ def _claims_file(tmp_path: Path, claims: dict[str, Any]) -> str:
 # -- validate ------------------------------------------------------------------------------------
 
 
-def test_validate_ok(cli):  # type: ignore[no-untyped-def]
+def test_validate_ok(cli):
     r = cli("iam", "validate", EXAMPLES)
     assert (r.code, r.stdout) == (EXIT_OK, "")
     assert r.stderr == "ok: no errors, 0 warning(s)\n"
 
 
-def test_validate_prints_every_problem_and_exits_1(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_validate_prints_every_problem_and_exits_1(cli, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "apiVersion: iam.openfaas.com/v1\nkind: Role\nmetadata: {name: r}\nspec:\n  policy: [nope]\n"
@@ -55,7 +53,7 @@ def test_validate_prints_every_problem_and_exits_1(cli, tmp_path):  # type: igno
     assert r.stderr.strip() == "2 error(s), 0 warning(s): the IAM objects are not valid"
 
 
-def test_validate_warnings_do_not_fail(cli):  # type: ignore[no-untyped-def]
+def test_validate_warnings_do_not_fail(cli):
     r = cli("iam", "validate", str(DATA / "lint" / "github_prefix.yaml"))
     assert r.code == EXIT_OK
     assert r.stdout.count(": warning: ") == 3
@@ -63,7 +61,7 @@ def test_validate_warnings_do_not_fail(cli):  # type: ignore[no-untyped-def]
     assert "3 warning(s)" in r.stderr
 
 
-def test_validate_missing_path_and_no_args(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_validate_missing_path_and_no_args(cli, tmp_path):
     r = cli("iam", "validate", str(tmp_path / "nope"))
     assert r.code == EXIT_ERROR and r.stdout == f"{tmp_path / 'nope'}: no such file or directory\n"
     r = cli("iam", "validate")
@@ -73,7 +71,7 @@ def test_validate_missing_path_and_no_args(cli, tmp_path):  # type: ignore[no-un
 # -- explain -------------------------------------------------------------------------------------
 
 
-def test_explain_claims_text(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_explain_claims_text(cli, tmp_path):
     claims = {"iss": IDP, "aud": "openfaas", "sub": "alice", "groups": ["dev"], "email": "alice@example.com"}
     r = cli("iam", "explain", "--claims-file", _claims_file(tmp_path, claims), SET)
     assert r.code == EXIT_OK, r.stderr
@@ -91,7 +89,7 @@ def test_explain_claims_text(cli, tmp_path):  # type: ignore[no-untyped-def]
     assert "  cond:\n    whole namespace: Function:Invoke" in out
 
 
-def test_explain_token_json_says_unverified(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_explain_token_json_says_unverified(cli, tmp_path):
     token = _token({"iss": IDP, "aud": ["openfaas"], "sub": "bob", "groups": ["admin-eu"], "exp": 2**31})
     path = tmp_path / "token"
     path.write_text(token + "\n")
@@ -111,7 +109,7 @@ def test_explain_token_json_says_unverified(cli, tmp_path):  # type: ignore[no-u
     assert token not in r.stdout + r.stderr
 
 
-def test_explain_token_env_and_refusals(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_explain_token_env_and_refusals(cli, tmp_path):
     token = _token({"iss": "https://evil.example.com", "aud": "openfaas", "sub": "alice"})
     r = cli("iam", "explain", "--token-env", "MY_TOKEN", SET, env={"MY_TOKEN": token})
     assert r.code == EXIT_OK and "UNVERIFIED" in r.stderr
@@ -135,13 +133,13 @@ def test_explain_token_env_and_refusals(cli, tmp_path):  # type: ignore[no-untyp
         (["--claims-file", "/nonexistent/claims.json"], {}, EXIT_ERROR, "cannot read claims file"),
     ],
 )
-def test_explain_bad_sources(cli, args, env, code, message):  # type: ignore[no-untyped-def]
+def test_explain_bad_sources(cli, args, env, code, message):
     r = cli("iam", "explain", *args, SET, env=env)
     assert r.code == code and message in r.stderr and r.stdout == ""
     assert "Traceback" not in r.stderr
 
 
-def test_explain_bad_claims_files(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_explain_bad_claims_files(cli, tmp_path):
     for text, message in (
         ('{"sub": "a", "sub": "b"}', "duplicate JSON key 'sub'"),
         ("[1]", "is not a JSON object"),
@@ -158,7 +156,7 @@ def test_explain_bad_claims_files(cli, tmp_path):  # type: ignore[no-untyped-def
 # -- can-i ---------------------------------------------------------------------------------------
 
 
-def test_can_i_yes_and_no_with_claims(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_can_i_yes_and_no_with_claims(cli, tmp_path):
     claims = _claims_file(tmp_path, {"iss": IDP, "aud": "openfaas", "sub": "alice"})
     r = cli("iam", "can-i", "Function:Invoke", "staging:fn1", "--claims-file", claims, SET)
     assert (r.code, r.stdout, r.stderr) == (EXIT_OK, "yes\n", "")
@@ -171,7 +169,7 @@ def test_can_i_yes_and_no_with_claims(cli, tmp_path):  # type: ignore[no-untyped
     assert r.code == EXIT_DENIED and "denied by default: no statement allows Function:Delete on prod:fn1" in r.stderr
 
 
-def test_can_i_statement_conditions_see_gateway_claims(cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_can_i_statement_conditions_see_gateway_claims(cli, tmp_path):
     carol = {"iss": IDP, "aud": "openfaas", "sub": "carol", "groups": ["dev"], "email": "alice@example.com"}
     r = cli("iam", "can-i", "-v", "Function:Invoke", "cond:fn", "--claims-file", _claims_file(tmp_path, carol), SET)
     assert r.code == EXIT_OK and "allowed by conditional/alice-only" in r.stderr
@@ -180,7 +178,7 @@ def test_can_i_statement_conditions_see_gateway_claims(cli, tmp_path):  # type: 
     assert r.code == EXIT_DENIED and "denied by conditional/blocked-group (explicit Deny)" in r.stderr
 
 
-def test_can_i_unknown_issuer_is_no_with_reason(cli):  # type: ignore[no-untyped-def]
+def test_can_i_unknown_issuer_is_no_with_reason(cli):
     token = _token({"iss": "https://idp.example.com/", "aud": "openfaas", "sub": "alice"})
     r = cli("iam", "can-i", "-v", "Function:Invoke", "staging:fn1", "--token-env", "T", SET, env={"T": token})
     assert r.code == EXIT_DENIED and r.stdout == "no\n"
@@ -188,7 +186,7 @@ def test_can_i_unknown_issuer_is_no_with_reason(cli):  # type: ignore[no-untyped
     assert "iss 'https://idp.example.com/' is not a configured JwtIssuer" in r.stderr
 
 
-def test_can_i_with_policies(cli):  # type: ignore[no-untyped-def]
+def test_can_i_with_policies(cli):
     r = cli("iam", "can-i", "Function:Delete", "prod:fn1", "--policy", "admin", SET)
     assert (r.code, r.stdout) == (EXIT_OK, "yes\n")
     r = cli(
@@ -215,12 +213,12 @@ def test_can_i_with_policies(cli):  # type: ignore[no-untyped-def]
         (["Function:Get", "prod:fn *", "--policy", "admin"], "without spaces or globs"),
     ],
 )
-def test_can_i_usage_errors(cli, args, message):  # type: ignore[no-untyped-def]
+def test_can_i_usage_errors(cli, args, message):
     r = cli("iam", "can-i", *args, SET)
     assert r.code == EXIT_USAGE and message in r.stderr and r.stdout == ""
 
 
-def test_can_i_with_invalid_objects_is_an_error_not_an_answer(cli):  # type: ignore[no-untyped-def]
+def test_can_i_with_invalid_objects_is_an_error_not_an_answer(cli):
     bad = str(DATA / "load_errors" / "unknown_action.yaml")
     r = cli("iam", "can-i", "Function:Get", "prod:fn1", "--policy", "p", bad)
     assert r.code == EXIT_ERROR and r.stdout == ""

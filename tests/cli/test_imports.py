@@ -7,7 +7,6 @@ cannot silently bring them back onto the path that scripts call in loops.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -16,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.tokens import compact
 
 HEAVY = ("rich", "pydantic", "jwt", "cryptography", "keyring", "authlib", "httpx", "starlette", "uvicorn", "yaml")
 # never on the fast path: Typer and the click it vendors, httpx and its transport, keyring and its deps
@@ -58,16 +59,10 @@ def test_subcommand_help_imports_nothing_heavy(cmd: list[str]) -> None:
     assert not mods.intersection(HEAVY), (cmd, sorted(mods.intersection(HEAVY)))
 
 
-def _b64(obj: dict[str, object]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
 def _saved_token_env(tmp_path: Path, store: str | None) -> tuple[dict[str, str], str]:
     from faas_pro.storage.secrets import FileSecretStore
 
-    token = (
-        _b64({"alg": "ES256", "typ": "at+jwt"}) + "." + _b64({"sub": "fed:x", "exp": int(time.time()) + 3600}) + ".c2ln"
-    )
+    token = compact({"alg": "ES256", "typ": "at+jwt"}, {"sub": "fed:x", "exp": int(time.time()) + 3600}, "c2ln")
     data = tmp_path / "data"
     FileSecretStore(data).put(GATEWAY, {"openfaas_token": token})
     env = {**os.environ, "FAAS_PRO_DATA_DIR": str(data), "FAAS_PRO_CONFIG_DIR": str(tmp_path / "config")}

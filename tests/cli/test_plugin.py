@@ -60,7 +60,7 @@ def test_plugin_mode_is_the_shims_environment_marker() -> None:
     assert uc.plugin_mode({"FAAS_PRO_PLUGIN": "pro"}) is True
     assert uc.plugin_mode({}) is False and uc.plugin_mode({"FAAS_PRO_PLUGIN": ""}) is False
     # auth writes faas-cli's config: the flag or saved choice first, else only in plugin mode
-    plugin, plain = {"FAAS_PRO_PLUGIN": "pro"}, {}
+    plugin, plain = {"FAAS_PRO_PLUGIN": "pro"}, dict[str, str]()
     assert uc.faas_cli_config_default(None, plugin) is True
     assert uc.faas_cli_config_default(False, plugin) is False  # --no-faas-cli-config still opts out
     assert uc.faas_cli_config_default(None, plain) is False
@@ -86,7 +86,7 @@ def test_install_on_windows_says_what_to_do_in_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["../pro", "a/b", "", "-pro", ".hidden"])
-def test_a_name_that_is_not_a_plain_file_name_is_a_usage_error(cli, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_name_that_is_not_a_plain_file_name_is_a_usage_error(cli, name: str) -> None:
     r = cli("plugin", "install", "--name", name)
     assert r.code == EXIT_USAGE and "--name" in one_line(r.stderr)
     assert not plugins_dir().exists()
@@ -95,7 +95,7 @@ def test_a_name_that_is_not_a_plain_file_name_is_a_usage_error(cli, name: str) -
 # --------------------------------------------------------------------------- install
 
 
-def test_install_writes_faas_pros_marked_executable_shim(cli) -> None:  # type: ignore[no-untyped-def]
+def test_install_writes_faas_pros_marked_executable_shim(cli) -> None:
     r = cli("plugin", "install")
     assert r.code == EXIT_OK, r.stderr
     path = shim_path()
@@ -108,7 +108,7 @@ def test_install_writes_faas_pros_marked_executable_shim(cli) -> None:  # type: 
     assert sorted(p.name for p in plugins_dir().iterdir()) == ["pro"]  # no temp file left behind
 
 
-def test_the_installed_shim_runs_this_faas_pro_in_plugin_mode(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_installed_shim_runs_this_faas_pro_in_plugin_mode(cli, tmp_path: Path) -> None:
     assert cli("plugin", "install").code == EXIT_OK
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -123,20 +123,20 @@ def test_the_installed_shim_runs_this_faas_pro_in_plugin_mode(cli, tmp_path: Pat
     assert iam.returncode == EXIT_OK and "validate" in iam.stdout
 
 
-def test_enable_outside_plugin_mode_names_faas_pro_and_is_hidden(cli) -> None:  # type: ignore[no-untyped-def]
+def test_enable_outside_plugin_mode_names_faas_pro_and_is_hidden(cli) -> None:
     r = cli("enable")
     assert r.code == EXIT_OK and one_line(r.stderr).startswith("faas-pro enable: nothing needs enabling")
     assert "enable" not in cli("--help").stdout
 
 
-def test_reinstalling_over_faas_pros_own_shim_needs_no_force(cli) -> None:  # type: ignore[no-untyped-def]
+def test_reinstalling_over_faas_pros_own_shim_needs_no_force(cli) -> None:
     assert cli("plugin", "install").code == EXIT_OK
     again = cli("plugin", "install")
     assert again.code == EXIT_OK, again.stderr
     assert uc.parse_shim(shim_path().read_bytes()) is not None
 
 
-def test_install_refuses_a_plugin_that_is_not_faas_pros_and_names_it(cli) -> None:  # type: ignore[no-untyped-def]
+def test_install_refuses_a_plugin_that_is_not_faas_pros_and_names_it(cli) -> None:
     write_foreign(shim_path())
     r = cli("plugin", "install")
     assert r.code == EXIT_ERROR
@@ -145,7 +145,7 @@ def test_install_refuses_a_plugin_that_is_not_faas_pros_and_names_it(cli) -> Non
     assert shim_path().read_bytes() == FOREIGN
 
 
-def test_install_force_replaces_a_foreign_plugin(cli) -> None:  # type: ignore[no-untyped-def]
+def test_install_force_replaces_a_foreign_plugin(cli) -> None:
     write_foreign(shim_path())
     r = cli("plugin", "install", "--force")
     assert r.code == EXIT_OK, r.stderr
@@ -153,14 +153,14 @@ def test_install_force_replaces_a_foreign_plugin(cli) -> None:  # type: ignore[n
     assert uc.parse_shim(shim_path().read_bytes()) is not None
 
 
-def test_install_under_another_name_leaves_the_foreign_plugin_alone(cli) -> None:  # type: ignore[no-untyped-def]
+def test_install_under_another_name_leaves_the_foreign_plugin_alone(cli) -> None:
     write_foreign(shim_path())
     r = cli("plugin", "install", "--name", "sso")
     assert r.code == EXIT_OK, r.stderr
     assert shim_path().read_bytes() == FOREIGN and uc.parse_shim(shim_path("sso").read_bytes()) is not None
 
 
-def test_a_symlink_is_never_faas_pros(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_symlink_is_never_faas_pros(cli, tmp_path: Path) -> None:
     target = tmp_path / "someone-elses-tool"
     write_foreign(target)
     plugins_dir().mkdir(parents=True)
@@ -170,14 +170,14 @@ def test_a_symlink_is_never_faas_pros(cli, tmp_path: Path) -> None:  # type: ign
     assert shim_path().is_symlink() and target.read_bytes() == FOREIGN
 
 
-def test_a_directory_in_the_way_is_refused_even_with_force(cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_directory_in_the_way_is_refused_even_with_force(cli) -> None:
     (shim_path() / "keep").mkdir(parents=True)
     r = cli("plugin", "install", "--force")
     assert r.code == EXIT_ERROR and str(shim_path()) in one_line(r.stderr)
     assert (shim_path() / "keep").is_dir()
 
 
-def test_a_plugin_directory_that_cannot_be_written_is_one_line_naming_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_plugin_directory_that_cannot_be_written_is_one_line_naming_it(cli, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     target = blocker / "plugins"
@@ -202,7 +202,7 @@ def test_install_refuses_a_faas_pro_that_cannot_run_from_elsewhere(tmp_path: Pat
 # --------------------------------------------------------------------------- uninstall
 
 
-def test_uninstall_removes_faas_pros_plugin_and_nothing_else(cli) -> None:  # type: ignore[no-untyped-def]
+def test_uninstall_removes_faas_pros_plugin_and_nothing_else(cli) -> None:
     assert cli("plugin", "install").code == EXIT_OK
     write_foreign(shim_path("other"))
     r = cli("plugin", "uninstall")
@@ -210,14 +210,14 @@ def test_uninstall_removes_faas_pros_plugin_and_nothing_else(cli) -> None:  # ty
     assert not shim_path().exists() and shim_path("other").read_bytes() == FOREIGN
 
 
-def test_uninstall_refuses_a_plugin_faas_pro_did_not_install(cli) -> None:  # type: ignore[no-untyped-def]
+def test_uninstall_refuses_a_plugin_faas_pro_did_not_install(cli) -> None:
     write_foreign(shim_path())
     r = cli("plugin", "uninstall")
     assert r.code == EXIT_ERROR and str(shim_path()) in one_line(r.stderr)
     assert shim_path().read_bytes() == FOREIGN
 
 
-def test_uninstall_with_nothing_installed_succeeds_and_says_so(cli) -> None:  # type: ignore[no-untyped-def]
+def test_uninstall_with_nothing_installed_succeeds_and_says_so(cli) -> None:
     r = cli("plugin", "uninstall")
     assert r.code == EXIT_OK and f"No plugin at {shim_path()}: nothing to remove." in r.stderr
 
@@ -225,7 +225,7 @@ def test_uninstall_with_nothing_installed_succeeds_and_says_so(cli) -> None:  # 
 # --------------------------------------------------------------------------- status
 
 
-def test_status_of_a_working_plugin(cli) -> None:  # type: ignore[no-untyped-def]
+def test_status_of_a_working_plugin(cli) -> None:
     assert cli("plugin", "install").code == EXIT_OK
     r = cli("plugin", "status")
     assert r.code == EXIT_OK, r.stderr
@@ -236,7 +236,7 @@ def test_status_of_a_working_plugin(cli) -> None:  # type: ignore[no-untyped-def
     ]
 
 
-def test_status_when_nothing_or_something_else_is_installed(cli) -> None:  # type: ignore[no-untyped-def]
+def test_status_when_nothing_or_something_else_is_installed(cli) -> None:
     absent = cli("plugin", "status")
     assert absent.code == EXIT_ERROR and absent.stdout == f"plugin pro: not installed ({shim_path()})\n"
     write_foreign(shim_path())
@@ -256,7 +256,7 @@ def _old_shim(python: str, package: str) -> Path:
 
 
 @pytest.mark.parametrize("gone", ["interpreter", "package"])
-def test_a_shim_whose_faas_pro_is_gone_says_how_to_reinstall(cli, tmp_path: Path, gone: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_shim_whose_faas_pro_is_gone_says_how_to_reinstall(cli, tmp_path: Path, gone: str) -> None:
     here = os.path.dirname(os.path.abspath(faas_pro.__file__))
     old = tmp_path / "old-venv"
     python, package = (str(old / "bin/python"), here) if gone == "interpreter" else (sys.executable, str(old / "pkg"))

@@ -8,14 +8,12 @@ from pathlib import Path
 
 from faas_pro.errors import EXIT_AUTH, EXIT_OK
 from faas_pro.storage.settings import GatewaySettings, SettingsStore
-from tests.cli.test_gateway_cli import FakeGateway, gateway, gw, openfaas_token, save
-
-__all__ = ["gateway", "gw"]
+from tests.support.fakegateway import FakeGateway, openfaas_token, save
 
 STAGING, PROD = "https://staging.example", "https://prod.example"
 
 
-def test_use_sets_the_default_and_flags_and_env_still_win(cli, isolated_env: Path, gw: FakeGateway) -> None:  # type: ignore[no-untyped-def]
+def test_use_sets_the_default_and_flags_and_env_still_win(cli, isolated_env: Path, gw: FakeGateway) -> None:
     r = cli("use")
     assert (r.code, r.stdout) == (EXIT_OK, "http://127.0.0.1:8080\n")
     assert "built-in default" in r.stderr
@@ -42,7 +40,7 @@ def test_use_sets_the_default_and_flags_and_env_still_win(cli, isolated_env: Pat
     assert r.code == EXIT_OK and SettingsStore(isolated_env / "config").default_gateway() is None
 
 
-def test_use_keeps_the_other_settings(cli, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
+def test_use_keeps_the_other_settings(cli, isolated_env: Path) -> None:
     settings = SettingsStore(isolated_env / "config")
     settings.put(PROD, GatewaySettings(client_id="faas-cli", authority="https://idp.example"))
     assert cli("use", PROD).code == EXIT_OK
@@ -53,7 +51,7 @@ def test_use_keeps_the_other_settings(cli, isolated_env: Path) -> None:  # type:
     assert settings.default_gateway() is None
 
 
-def test_status_all_lists_every_gateway_one_line_each(cli, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
+def test_status_all_lists_every_gateway_one_line_each(cli, isolated_env: Path) -> None:
     save(isolated_env, STAGING, openfaas_token=openfaas_token(exp_in=3600))
     save(isolated_env, PROD, openfaas_token=openfaas_token(exp_in=-60, sub="fed:bob"))
     SettingsStore(isolated_env / "config").put("http://dev.example:8080", GatewaySettings(client_id="x"))
@@ -76,7 +74,7 @@ def test_status_all_lists_every_gateway_one_line_each(cli, isolated_env: Path) -
     assert openfaas_token() not in r.stdout
 
 
-def test_status_all_with_nothing_saved(cli) -> None:  # type: ignore[no-untyped-def]
+def test_status_all_with_nothing_saved(cli) -> None:
     r = cli("status", "--all")
     assert (r.code, r.stdout) == (EXIT_OK, "")
     assert "No gateway saved yet" in r.stderr

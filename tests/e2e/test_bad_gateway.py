@@ -1,26 +1,24 @@
 """Issue 5, bad input: a "gateway" that answers HTML, an empty body, invalid JSON, 500 or 502.
 
-No real gateway produces these, so a tiny real HTTP server on a loopback port plays one (a fake by
-necessity). Every answer gives one line on stderr naming the gateway and the status, a non-zero
+No real gateway produces these, so a ``FakeHTTP`` (a real HTTP server on a loopback port) plays one
+(a fake by necessity). Every answer gives one line on stderr naming the gateway and the status, a non-zero
 exit and no traceback; the token is never echoed and never follows a redirect to another origin.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from faas_pro import __version__
 from faas_pro.errors import EXIT_AUTH, EXIT_OK, EXIT_UNREACHABLE
-from tests.e2e.conftest import auth_args
-from tests.integration.conftest_auth import run_cli
 from tests.support.chromium import free_port
+from tests.support.e2e import auth_args
+from tests.support.fakehttp import Answer, FakeHTTP, Req, json_answer
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 TOKEN = "SENTINEL.gateway-token.4711"
 NGINX_502 = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"  # noqa: E501
@@ -40,80 +38,39 @@ MODES: dict[str, tuple[int, str, bytes]] = {
 }
 
 
-@dataclass
-class Fake:
-    url: str = ""
-    mode: str = "html-200"
-    requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # (method, path, Authorization)
-    agents: list[str | None] = field(default_factory=list)
+class BadGateway:
+    """Answers every request as ``MODES[mode]`` says; records (method, path, Authorization) and User-Agent."""
 
+    def __init__(self, elsewhere: str) -> None:
+        self.elsewhere = elsewhere
+        self.mode = "html-200"
+        self.requests: list[tuple[str, str, str | None]] = []
+        self.agents: list[str | None] = []
+        self.http = FakeHTTP(self._answer)
+        self.url = self.http.url
 
-def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        t.join(timeout=5)
+    def _answer(self, req: Req) -> Answer:
+        self.requests.append((req.method, req.path, req.headers.get("authorization")))
+        self.agents.append(req.headers.get("user-agent"))
+        status, ctype, body = MODES[self.mode]
+        headers = {"Content-Type": ctype}
+        if status == 302:
+            headers["Location"] = self.elsewhere + req.path
+        return status, headers, body
 
 
 @pytest.fixture(scope="module")
-def elsewhere() -> Iterator[Fake]:
+def elsewhere() -> Iterator[FakeHTTP]:
     """Another origin that records whatever reaches it (the target of the redirect)."""
-    rec = Fake()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            rec.requests.append(("GET", self.path, self.headers.get("Authorization")))
-            body = b'["stolen"]'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_POST = do_GET
-
-    for httpd in _serve(Handler):
-        rec.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-        yield rec
+    with FakeHTTP(lambda req: json_answer(["stolen"])) as f:
+        yield f
 
 
 @pytest.fixture(scope="module")
-def fake(elsewhere: Fake) -> Iterator[Fake]:
-    state = Fake()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a: Any) -> None:
-            pass
-
-        def _answer(self) -> None:
-            state.requests.append((self.command, self.path, self.headers.get("Authorization")))
-            state.agents.append(self.headers.get("User-Agent"))
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            status, ctype, body = MODES[state.mode]
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            if status == 302:
-                self.send_header("Location", elsewhere.url + self.path)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = _answer
-
-    for httpd in _serve(Handler):
-        state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-        yield state
+def fake(elsewhere: FakeHTTP) -> Iterator[BadGateway]:
+    gw = BadGateway(elsewhere.url)
+    yield gw
+    gw.http.close()
 
 
 def _check_one_line(r: Any, gateway: str, status: int | None) -> str:
@@ -130,7 +87,9 @@ def _check_one_line(r: Any, gateway: str, status: int | None) -> str:
 
 @pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("command", [["namespaces"], ["list", "-n", "staging", "-v"]])
-def test_gateway_commands_fail_in_one_line(fake: Fake, elsewhere: Fake, mode: str, command: list[str]) -> None:
+def test_gateway_commands_fail_in_one_line(
+    fake: BadGateway, elsewhere: FakeHTTP, mode: str, command: list[str]
+) -> None:
     fake.mode = mode
     fake.requests.clear()
     r = run_cli(*command, "-g", fake.url, env={"FAAS_PRO_TOKEN": TOKEN})
@@ -140,7 +99,7 @@ def test_gateway_commands_fail_in_one_line(fake: Fake, elsewhere: Fake, mode: st
     assert elsewhere.requests == []  # a redirect is not followed: the token stays with its gateway
 
 
-def test_the_lines_say_what_was_wrong(fake: Fake) -> None:
+def test_the_lines_say_what_was_wrong(fake: BadGateway) -> None:
     lines = {}
     for mode in ("html-200", "empty-200", "invalid-json-200", "text-500", "html-502", "redirect-302"):
         fake.mode = mode
@@ -152,7 +111,7 @@ def test_the_lines_say_what_was_wrong(fake: Fake) -> None:
 
 
 @pytest.mark.parametrize("mode", ["html-502", "empty-500", "invalid-json-200", "html-200", "redirect-302"])
-def test_auth_exchange_against_a_broken_gateway(idp: IdP, fake: Fake, elsewhere: Fake, mode: str) -> None:
+def test_auth_exchange_against_a_broken_gateway(idp: IdP, fake: BadGateway, elsewhere: FakeHTTP, mode: str) -> None:
     fake.mode = mode
     fake.requests.clear()
     r = run_cli(*auth_args(idp.issuer, fake.url))

@@ -15,22 +15,22 @@ from typing import Any
 import httpx
 
 from faas_pro.errors import EXIT_AUTH, EXIT_DENIED, EXIT_ERROR, EXIT_OK
-from tests.e2e.conftest import (
+from tests.support.authcli import HTTP_BROWSER, wait_for_file
+from tests.support.e2e import (
     GW_ISSUER,
     SHORT_ISSUER,
     Login,
     auth_args,
     restore,
-    run_in_process,
     settled_calls,
     unverified_claims,
     verify_gateway_token,
 )
-from tests.integration.conftest_auth import HTTP_BROWSER, run_cli, start_cli, wait_for_file
-from tests.integration.server_fixtures import bearer
 from tests.support.gateway import Server
 from tests.support.http_browser import browse
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli, run_inproc, start_cli
+from tests.support.issuer import bearer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "e2e"
 
@@ -234,7 +234,7 @@ def test_expired_token_is_caught_before_the_request_then_reauth_works(idp: IdP, 
         "staging-rw"
     ]  # --pretty: the OpenFaaS token
     assert new["jti"] != old["jti"] and new["iat"] >= old["iat"]
-    listed = run_in_process("list", "-g", gw_short.url, "-n", "staging", "-q", clock=lambda: float(new["iat"]))
+    listed = run_inproc("list", "-g", gw_short.url, "-n", "staging", "-q", clock=lambda: float(new["iat"]))
     assert (listed.code, listed.stdout, listed.stderr) == (EXIT_OK, "", "")
     last = settled_calls(gw_short)[-1]
     assert (last.path, last.status, last.sub) == ("/system/functions", 200, "fed:user-alice")

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from faas_pro.errors import EXIT_OK
-from tests.integration.conftest_auth import CHROMIUM_BROWSER, auth_argv, run_cli, verify_jwt, wait_browser_done
+from tests.support.authcli import CHROMIUM_BROWSER, auth_argv, verify_jwt, wait_browser_done
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 

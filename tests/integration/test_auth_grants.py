@@ -26,22 +26,20 @@ import yaml
 
 from faas_pro.errors import EXIT_AUTH, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from faas_pro.storage.lock import gateway_lock
-from tests.integration.conftest_auth import (
+from tests.support.authcli import (
     HTTP_BROWSER,
     auth_argv,
     data_dir,
-    run_cli,
     saved_settings,
     saved_tokens,
-    start_cli,
     verify_jwt,
     wait_for_file,
 )
-from tests.integration.server_fixtures import gateway_key
+from tests.support.fakehttp import Answer, FakeHTTP, Req, Route, json_answer
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP, drive_login
-
-__all__ = ["gateway_key"]  # the fixture, re-used
+from tests.support.inproc import run_cli, start_cli
+from tests.support.issuer import FakeIssuer
 
 GW_ISSUER = "http://gateway.test"
 
@@ -369,40 +367,21 @@ def test_ctrl_c_while_waiting_exits_130_and_keeps_the_saved_login(
 
 def test_a_gateway_token_that_does_not_verify_is_not_saved(idp_skip_consent: IdP, gw: Server) -> None:
     """A gateway that answers the exchange with a token signed by a key it does not publish."""
-    from http.server import BaseHTTPRequestHandler
-
-    from tests.integration.conftest_auth import http_server
-    from tests.integration.server_fixtures import FakeIssuer
-
     forger = FakeIssuer()
     try:
         real_jwks = httpx.get(gw.url + "/.well-known/jwks.json", timeout=10).content
 
-        class Gateway(BaseHTTPRequestHandler):
-            def _send(self, body: bytes) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def forged_exchange(req: Req) -> Answer:
+            claims = forger.claims(sub="fed:user-alice", aud=GW_ISSUER, iss=GW_ISSUER)
+            return json_answer({"access_token": forger.mint(claims, typ="at+jwt"), "token_type": "Bearer"})
 
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    self._send(json.dumps({"issuer": GW_ISSUER}).encode())
-                else:
-                    self._send(real_jwks)
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                claims = forger.claims(sub="fed:user-alice", aud=GW_ISSUER, iss=GW_ISSUER)
-                self._send(
-                    json.dumps({"access_token": forger.mint(claims, typ="at+jwt"), "token_type": "Bearer"}).encode()
-                )
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        with http_server(Gateway) as fake:
+        routes: dict[str, Route] = {
+            "GET /.well-known/openid-configuration": json_answer({"issuer": GW_ISSUER}),
+            "GET /.well-known/jwks.json": (200, {"Content-Type": "application/json"}, real_jwks),
+            "POST /oauth/token": forged_exchange,
+        }
+        with FakeHTTP(routes) as gateway:
+            fake = gateway.url
             r = run_cli(*auth_argv(idp_skip_consent.issuer, "-g", fake, "--print-token"))
     finally:
         forger.close()

@@ -11,29 +11,19 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
-from tests.integration.conftest_auth import (
-    auth_argv,
-    callback_of,
-    config_dir,
-    data_dir,
-    http_server,
-    run_cli,
-    start_cli,
-    verify_jwt,
-    wait_for_file,
-)
 from tests.support import http_browser
+from tests.support.authcli import auth_argv, callback_of, config_dir, data_dir, verify_jwt, wait_for_file
 from tests.support.chromium import free_port
+from tests.support.fakehttp import FakeHTTP, text_answer
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli, start_cli
+from tests.support.tokens import mint, new_key
 
 
 class Login:
@@ -165,21 +155,9 @@ def test_discovery_unreachable_names_the_url() -> None:
     assert f"{authority}/.well-known/openid-configuration" in r.stderr
 
 
-class _Html(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<html>not discovery</html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a: object) -> None:
-        pass
-
-
 def test_discovery_not_json_names_the_url() -> None:
-    with http_server(_Html) as authority:
+    with FakeHTTP(default=text_answer("<html>not discovery</html>", content_type="text/html")) as html:
+        authority = html.url
         r = run_cli(*auth_argv(authority, "--no-exchange"))
     assert r.returncode == EXIT_ERROR
     assert f"the discovery document at {authority}/.well-known/openid-configuration is not a JSON object" in r.stderr
@@ -228,9 +206,8 @@ def _forge_id_token(idp: IdP, nonce: str, how: str) -> str:
     claims = {"iss": idp.issuer, "sub": "user-mallory", "aud": "faas-cli", "nonce": nonce, "iat": now, "exp": now + 600}
     kid = next(k["kid"] for k in idp.jwks()["keys"] if k["kty"] == "RSA")  # a kid the IdP really publishes
     if how == "alg-none":
-        return jwt.encode(claims, "", algorithm="none", headers={"kid": kid})
-    own_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return jwt.encode(claims, own_key, algorithm="RS256", headers={"kid": kid})
+        return mint(claims, "", alg="none", kid=kid)
+    return mint(claims, new_key("RS256"), kid=kid)
 
 
 @pytest.mark.parametrize(

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import jwt
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
-from tests.integration.conftest_auth import (
+from tests.support.authcli import (
     HTTP_BROWSER,
     auth_argv,
     callback_of,
     config_dir,
     data_dir,
-    http_server,
-    run_cli,
     saved_settings,
     saved_tokens,
     verify_jwt,
     wait_browser_done,
 )
 from tests.support.chromium import free_port
+from tests.support.fakehttp import FakeHTTP
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 DEFAULT_GW = "http://127.0.0.1:8080"
 
@@ -178,16 +177,8 @@ def test_callback_port_defaults_to_31111(idp: IdP, tmp_path: Path) -> None:
 
 
 def test_gateway_without_token_endpoint_saves_the_idp_token(idp: IdP) -> None:
-    class NoExchange(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *a: object) -> None:
-            pass
-
-    with http_server(NoExchange) as gw:
+    with FakeHTTP() as no_exchange:  # every path: 404
+        gw = no_exchange.url
         r = run_cli(*auth_argv(idp.issuer, "-g", gw, "--print-token"))
     assert r.returncode == EXIT_OK, r.stderr
     assert f"the gateway {gw} has no token endpoint" in r.stderr and "no token exchange was done" in r.stderr

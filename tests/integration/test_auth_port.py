@@ -11,9 +11,10 @@ import pytest
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
 from faas_pro.oauth.loopback import DEFAULT_PORT
-from tests.integration.conftest_auth import auth_argv, run_cli, saved_tokens
+from tests.support.authcli import auth_argv, saved_tokens
 from tests.support.chromium import free_port
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 GW = "http://127.0.0.1:8080"
 

@@ -8,7 +8,6 @@ import json
 import os
 import select
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,18 +17,10 @@ from pathlib import Path
 import httpx
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
-from tests.integration.conftest_auth import (
-    HTTP_BROWSER,
-    ROOT,
-    auth_argv,
-    data_dir,
-    run_cli,
-    saved_tokens,
-    verify_jwt,
-    wait_for_file,
-)
+from tests.support.authcli import HTTP_BROWSER, auth_argv, data_dir, saved_tokens, verify_jwt, wait_for_file
 from tests.support.http_browser import browse
 from tests.support.idp import IdP, drive_login
+from tests.support.inproc import run_cli, start_cli
 
 
 class Pty:
@@ -68,14 +59,11 @@ class Pty:
 @contextmanager
 def cli_on_pty(args: list[str], *, stdin_tty: bool, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Pty]]:
     pty = Pty()
-    p = subprocess.Popen(
-        [sys.executable, "-m", "faas_pro", *args],
-        cwd=ROOT,
-        env={**os.environ, "TERM": "xterm", "COLUMNS": "200", **env},
+    p = start_cli(
+        *args,
+        env={"TERM": "xterm", "COLUMNS": "200", **env},
         stdin=pty.slave if stdin_tty else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
         stderr=pty.slave,
-        text=True,
     )
     os.close(pty.slave)
     try:

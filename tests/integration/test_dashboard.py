@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import bearer, exchange, user_token
 from tests.support.chromium import WebDriver, chromium_session, free_port
 from tests.support.gateway import Server, issuer_yaml, keygen, policy_yaml, role_yaml, running, write_iam
 from tests.support.idp import USERS, IdP, start_idp
+from tests.support.issuer import bearer, exchange, user_token
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 

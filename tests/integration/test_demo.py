@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from faas_pro.errors import EXIT_DENIED, EXIT_OK
-from tests.integration.conftest_auth import HTTP_BROWSER, run_cli
+from tests.support.authcli import HTTP_BROWSER
+from tests.support.inproc import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scripts" / "demo"

@@ -9,28 +9,22 @@ a TLS gateway whose self-signed certificate is not trusted.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import socket
-import ssl
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
-from tests.integration.conftest_auth import ROOT, auth_argv, http_server, run_cli
-from tests.integration.server_fixtures import gateway_key
+from tests.support.authcli import auth_argv
+from tests.support.fakehttp import Answer, FakeHTTP, Req, json_answer
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
+from tests.support.inproc import ROOT, CliRunner, run_cli
 from tests.support.tls import self_signed_cert
-
-__all__ = ["gateway_key"]  # the fixture, re-used
 
 GW_ISSUER = "http://gateway.test"
 
@@ -215,30 +209,16 @@ def test_no_role_for_the_subject(idp: IdP, gw: Server) -> None:
     assert line_of(lines, "saved OpenFaaS token").startswith("- saved OpenFaaS token: no saved OpenFaaS token")
 
 
-class _ShiftedGateway(BaseHTTPRequestHandler):
-    """Answers the gateway's discovery and keys, with a ``Date`` two hours ahead."""
-
-    shift = 7200.0
-
-    def log_message(self, *a: object) -> None:
-        pass
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        return email.utils.formatdate(time.time() + self.shift, usegmt=True)
-
-    def do_GET(self) -> None:
-        body = {"issuer": GW_ISSUER} if self.path.startswith("/.well-known/openid") else {"keys": [{"kty": "EC"}]}
-        raw = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+def _gateway_answers(req: Req) -> Answer:
+    """The gateway's discovery and keys (the keys are never used: doctor only fetches them)."""
+    if req.path.startswith("/.well-known/openid"):
+        return json_answer({"issuer": GW_ISSUER})
+    return json_answer({"keys": [{"kty": "EC"}]})
 
 
 def test_a_gateway_clock_far_off_fails(idp: IdP) -> None:
-    with http_server(_ShiftedGateway) as url:
-        code, lines = doctor("-g", url, "--authority", idp.issuer, "--client-id", "faas-cli")
+    with FakeHTTP(_gateway_answers, clock_shift=7200.0) as gw:  # a Date two hours ahead
+        code, lines = doctor("-g", gw.url, "--authority", idp.issuer, "--client-id", "faas-cli")
     assert code == EXIT_ERROR
     got = line_of(lines, "gateway clock")
     assert got.startswith("✗ gateway clock: the gateway's clock is ") and "s ahead of this machine's" in got
@@ -266,21 +246,8 @@ def test_a_ca_file_that_does_not_parse(idp: IdP, gw: Server, tmp_path: Path) -> 
 def tls_gateway(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A TLS server answering like the gateway, with a self-signed certificate (its own CA file)."""
     cert, key = self_signed_cert(tmp_path)
-
-    class Handler(_ShiftedGateway):
-        shift = 0.0
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", cert
-    finally:
-        server.shutdown()
-        server.server_close()
+    with FakeHTTP(_gateway_answers, tls=(cert, key)) as gw:
+        yield gw.url, cert
 
 
 def test_a_tls_gateway_with_an_untrusted_certificate(tls_gateway: tuple[str, Path]) -> None:
@@ -300,7 +267,7 @@ def test_a_tls_gateway_with_an_untrusted_certificate(tls_gateway: tuple[str, Pat
     )
 
 
-def test_this_machines_clock_far_off_fails_against_the_idp(idp: IdP, gw: Server, cli: Any) -> None:
+def test_this_machines_clock_far_off_fails_against_the_idp(idp: IdP, gw: Server, cli: CliRunner) -> None:
     """Time is a parameter: a clock an hour slow here shows as the IdP's clock an hour ahead."""
     r = cli(
         "auth", "doctor", "-g", gw.url, "--authority", idp.issuer, "--client-id", "faas-cli",

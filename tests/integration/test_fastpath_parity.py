@@ -26,11 +26,12 @@ import pytest
 
 from faas_pro.storage.secrets import FileSecretStore
 from faas_pro.storage.settings import SettingsStore
-from tests.e2e.conftest import clean_env
-from tests.integration.server_fixtures import bearer, exchange
-from tests.security.conftest import FakeHTTP, Req, json_answer, sentinel_jwt
+from tests.support.e2e import clean_env
+from tests.support.fakehttp import FakeHTTP, Req, json_answer
 from tests.support.gateway import Server, issuer_yaml, keygen, policy_yaml, role_yaml, start_gateway
+from tests.support.hostile import sentinel_jwt
 from tests.support.idp import IdP
+from tests.support.issuer import bearer, exchange
 from tests.support.tls import self_signed_cert
 
 REPO = Path(__file__).resolve().parents[2]

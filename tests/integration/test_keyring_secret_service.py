@@ -23,12 +23,10 @@ import pytest
 
 from faas_pro.errors import EXIT_AUTH, EXIT_OK
 from faas_pro.storage.secrets import KEYRING_MEMO, SERVICE
-from tests.integration.conftest_auth import auth_argv, data_dir, run_cli
-from tests.integration.server_fixtures import gateway_key
+from tests.support.authcli import auth_argv, data_dir
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
-
-__all__ = ["gateway_key"]  # the fixture, re-used
+from tests.support.inproc import run_cli
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")),

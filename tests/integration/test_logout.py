@@ -15,13 +15,11 @@ import pytest
 import yaml
 
 from faas_pro.errors import EXIT_OK
-from tests.integration.conftest_auth import auth_argv, data_dir, run_cli, saved_settings, saved_tokens
-from tests.integration.server_fixtures import gateway_key
+from tests.support.authcli import auth_argv, data_dir, saved_settings, saved_tokens
 from tests.support.chromium import free_port
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
-
-__all__ = ["gateway_key"]
+from tests.support.inproc import run_cli
 
 BASIC = {"gateway": "http://other.example:8080", "auth": "basic", "token": "b3RoZXI6cGFzcw=="}
 
@@ -51,7 +49,7 @@ def introspect(idp: IdP, token: str) -> dict[str, object]:
 def login(idp: IdP, gateway: str, env: dict[str, str]) -> str:
     r = run_cli(*auth_argv(idp.issuer, "-g", gateway, "--faas-cli-config"), env=env)
     assert r.returncode == EXIT_OK, r.stderr
-    rt = saved_tokens()[gateway]["idp_refresh_token"]
+    rt: str = saved_tokens()[gateway]["idp_refresh_token"]
     assert introspect(idp, rt)["active"] is True
     return rt
 

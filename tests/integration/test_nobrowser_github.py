@@ -18,13 +18,12 @@ import yaml
 from faas_pro.errors import EXIT_OK, FaasProError
 from faas_pro.oauth.federation import github_actions_token, read_subject_token
 from faas_pro.tokens import VerifyOptions, decode_unverified, jwks_lookup, verify
-from tests.integration.conftest_auth import run_cli, saved_tokens, verify_jwt
-from tests.integration.server_fixtures import exchange, gateway_key
+from tests.support.authcli import saved_tokens, verify_jwt
+from tests.support.fakehttp import Answer, FakeHTTP, Req, json_answer
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP, start_idp
-from tests.unit.test_device import Req, ScriptedServer, server
-
-__all__ = ["gateway_key", "server"]  # fixtures, re-used
+from tests.support.inproc import run_cli
+from tests.support.issuer import exchange
 
 GATEWAY = "http://gateway.test"  # the gateway's public URL: the audience CI tokens must carry
 REQUEST_TOKEN = "actions-request-token-SENTINEL"
@@ -48,15 +47,15 @@ def gateway(ci_idp: IdP, gateway_key: Path, tmp_path_factory: pytest.TempPathFac
         yield s
 
 
-def actions_service(server: ScriptedServer, ci_idp: IdP) -> dict[str, str]:
+def actions_service(server: FakeHTTP, ci_idp: IdP) -> dict[str, str]:
     """Behave like the Actions token service; return the job's environment pointing at it."""
 
-    def answer(req: Req) -> tuple[Any, ...]:
+    def answer(req: Req) -> Answer:
         if req.headers.get("authorization") != f"Bearer {REQUEST_TOKEN}":
-            return (401, {"message": "Bad credentials"})
+            return json_answer({"message": "Bad credentials"}, 401)
         if req.query.get("api-version") != ["2.0"] or len(req.query.get("audience", [])) != 1:
-            return (400, {"message": "audience and api-version required"})
-        return (200, {"count": 1, "value": ci_idp.client_credentials_token(resource=req.query["audience"][0])})
+            return json_answer({"message": "audience and api-version required"}, 400)
+        return json_answer({"count": 1, "value": ci_idp.client_credentials_token(resource=req.query["audience"][0])})
 
     server.on("/_apis/distributedtask/token", answer)
     return {
@@ -66,9 +65,7 @@ def actions_service(server: ScriptedServer, ci_idp: IdP) -> dict[str, str]:
     }
 
 
-def test_github_token_has_the_gateway_audience_and_is_exchanged(
-    server: ScriptedServer, ci_idp: IdP, gateway: Server
-) -> None:
+def test_github_token_has_the_gateway_audience_and_is_exchanged(server: FakeHTTP, ci_idp: IdP, gateway: Server) -> None:
     env = actions_service(server, ci_idp)
     with httpx.Client(timeout=10) as http:
         token = github_actions_token(http, env, GATEWAY)
@@ -85,9 +82,7 @@ def test_github_token_has_the_gateway_audience_and_is_exchanged(
     assert gw_claims["policy"] == ["ci-deployer"]
 
 
-def test_a_token_for_another_audience_is_refused_by_the_gateway(
-    server: ScriptedServer, ci_idp: IdP, gateway: Server
-) -> None:
+def test_a_token_for_another_audience_is_refused_by_the_gateway(server: FakeHTTP, ci_idp: IdP, gateway: Server) -> None:
     env = actions_service(server, ci_idp)
     with httpx.Client(timeout=10) as http:
         token = github_actions_token(http, env, "https://other-gateway.example")
@@ -98,7 +93,7 @@ def test_a_token_for_another_audience_is_refused_by_the_gateway(
 
 
 def test_a_saved_ci_token_goes_through_read_subject_token(
-    server: ScriptedServer, ci_idp: IdP, gateway: Server, tmp_path: Path
+    server: FakeHTTP, ci_idp: IdP, gateway: Server, tmp_path: Path
 ) -> None:
     env = actions_service(server, ci_idp)
     with httpx.Client(timeout=10) as http:
@@ -110,7 +105,7 @@ def test_a_saved_ci_token_goes_through_read_subject_token(
         read_subject_token(token=None, token_file=str(f), token_env=None, env={}, now=time.time() + 3600)
 
 
-def test_wrong_request_token_names_the_service_and_hides_the_token(server: ScriptedServer, ci_idp: IdP) -> None:
+def test_wrong_request_token_names_the_service_and_hides_the_token(server: FakeHTTP, ci_idp: IdP) -> None:
     env = {**actions_service(server, ci_idp), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "stale-token-SENTINEL"}
     with httpx.Client(timeout=10) as http, pytest.raises(FaasProError) as e:
         github_actions_token(http, env, GATEWAY)
@@ -127,7 +122,7 @@ def gateway_claims(gateway: Server, token: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("ci", ["github", "auto"])
 def test_auth_ci_through_the_cli_saves_the_gateway_token(
-    ci: str, server: ScriptedServer, ci_idp: IdP, gateway: Server
+    ci: str, server: FakeHTTP, ci_idp: IdP, gateway: Server
 ) -> None:
     env = actions_service(server, ci_idp)
     if ci == "github":

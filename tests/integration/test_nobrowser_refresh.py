@@ -10,11 +10,9 @@ import pytest
 
 from faas_pro.errors import EXIT_AUTH, FaasProError
 from faas_pro.oauth.refresh import RefreshRejected, refresh_tokens
-from tests.integration.test_nobrowser_device import check_access_token, login, second_device
+from tests.support.device import check_access_token, login, second_device
+from tests.support.fakehttp import FakeHTTP, json_answer
 from tests.support.idp import IdP
-from tests.unit.test_device import ScriptedServer, server
-
-__all__ = ["server"]  # the fixture, re-used
 
 
 def fresh_login(idp: IdP) -> dict[str, Any]:
@@ -63,19 +61,19 @@ def test_no_saved_refresh_token() -> None:
         refresh_tokens(None, {}, "faas-cli", "")  # type: ignore[arg-type]
 
 
-def test_refresh_token_kept_when_the_idp_does_not_rotate(server: ScriptedServer) -> None:
-    server.on("/token", (200, {"access_token": "at-2", "token_type": "Bearer"}))
+def test_refresh_token_kept_when_the_idp_does_not_rotate(server: FakeHTTP) -> None:
+    server.on("/token", json_answer({"access_token": "at-2", "token_type": "Bearer"}))
     meta = {"issuer": server.url, "token_endpoint": f"{server.url}/token"}
     with httpx.Client() as http:
         out = refresh_tokens(http, meta, "cli", "rt-1", client_secret="sec-ret")
     assert out == {"access_token": "at-2", "token_type": "Bearer", "refresh_token": "rt-1"}
     (req,) = server.requests
-    assert req.form == {"grant_type": ["refresh_token"], "refresh_token": ["rt-1"]}
+    assert req.form() == {"grant_type": ["refresh_token"], "refresh_token": ["rt-1"]}
     assert req.headers["authorization"].startswith("Basic ")
 
 
-def test_other_errors_are_not_refresh_rejected(server: ScriptedServer) -> None:
-    server.on("/token", (400, {"error": "invalid_client", "error_description": "rt-1 from cli"}))
+def test_other_errors_are_not_refresh_rejected(server: FakeHTTP) -> None:
+    server.on("/token", json_answer({"error": "invalid_client", "error_description": "rt-1 from cli"}, 400))
     meta = {"issuer": server.url, "token_endpoint": f"{server.url}/token"}
     with httpx.Client() as http, pytest.raises(FaasProError) as e:
         refresh_tokens(http, meta, "cli", "rt-1")

@@ -5,14 +5,15 @@ request and open only ``client_id`` + ``request_uri``; ``--par never`` opens the
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from faas_pro.errors import EXIT_OK, EXIT_USAGE
-from tests.integration.conftest_auth import HTTP_BROWSER, http_server, run_cli, saved_tokens, verify_jwt
+from tests.support.authcli import HTTP_BROWSER, saved_tokens, verify_jwt
+from tests.support.fakehttp import FakeHTTP, json_answer
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 
 def argv(issuer: str, *extra: str) -> list[str]:
@@ -53,23 +54,9 @@ def test_par_never_opens_the_full_request(idp: IdP) -> None:
 def test_par_always_without_the_endpoint_is_a_usage_error(idp: IdP) -> None:
     doc = {k: v for k, v in idp.discovery.items() if k != "pushed_authorization_request_endpoint"}
 
-    class NoPar(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            import json
-
-            body = json.dumps({**doc, "issuer": base[0]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a: object) -> None:
-            pass
-
-    base: list[str] = []
-    with http_server(NoPar) as url:
-        base.append(url)
+    with FakeHTTP() as no_par:
+        url = no_par.url
+        no_par.on("/.well-known/openid-configuration", json_answer({**doc, "issuer": url}))
         r = run_cli(*argv(url, "--par", "always"))
     assert r.returncode == EXIT_USAGE
     assert r.stderr == (

@@ -28,13 +28,11 @@ import pytest
 import yaml
 
 from faas_pro.errors import EXIT_OK
-from tests.integration.conftest_auth import HTTP_BROWSER, saved_settings, saved_tokens
-from tests.integration.server_fixtures import bearer, exchange, gateway_key
+from tests.support.authcli import HTTP_BROWSER, saved_settings, saved_tokens
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
 from tests.support.inproc import run_inproc
-
-__all__ = ["gateway_key"]  # the fixture, re-used
+from tests.support.issuer import bearer, exchange
 
 GW_ISSUER = "http://gateway-plugin.test"
 FUNCTIONS = [("staging", "hello"), ("staging", "nodeinfo"), ("openfaas-fn", "figlet")]

@@ -15,17 +15,11 @@ from pathlib import Path
 import pytest
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
-from tests.integration.conftest_auth import run_cli
-from tests.security.conftest import (
-    FakeHTTP,
-    client_credentials_argv,
-    fake_idp,
-    json_answer,
-    run_cli_inproc,
-    sentinel_jwt,
-)
 from tests.support.chromium import free_port
+from tests.support.fakehttp import FakeHTTP, json_answer
+from tests.support.hostile import client_credentials_argv, fake_idp, run_cli_inproc, sentinel_jwt
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 from tests.support.tls import self_signed_cert
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"

@@ -8,7 +8,6 @@ import concurrent.futures
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
 from tests.support.gateway import (
-    REPO,
     Server,
     issuer_yaml,
     keygen,
@@ -31,9 +28,10 @@ from tests.support.gateway import (
     start_gateway,
     write_iam,
 )
+from tests.support.inproc import run_cli
+from tests.support.issuer import FakeIssuer, bearer, exchange
 from tests.support.listener import Listener
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
 # the whole issuer broken, or only its JWKS (discovery fine; "jwks-refused": nothing listens there)
 BROKEN = ("down", "slow", "garbage", "wrong-issuer", "big", "jwks-down", "jwks-slow", "jwks-garbage", "jwks-refused")
@@ -312,9 +310,7 @@ def _eventually(check: object, attempts: int = 60) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "faas_pro", "serve", *args], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    return run_cli("serve", *args, timeout=60)
 
 
 def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -6,112 +6,23 @@ on audit.db slows neither /healthz nor the API, loses no event and sends none un
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import socket
 import sqlite3
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
-from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, running, serve_args, write_iam
-
-__all__ = ["gateway_key"]
-GATEWAY = "http://gateway.test"
-SECRET = b"audit-secret-\xe2\x9c\x93-sentinel"
-
-
-class Receiver:
-    """A real webhook receiver that checks the signature of every delivery."""
-
-    def __init__(self, port: int = 0) -> None:
-        self.up = False
-        self.attempts = 0
-        self.attempt_ids: list[str] = []
-        self.deliveries: list[dict[str, Any]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.attempts += 1
-                outer.attempt_ids.append(self.headers["webhook-id"])
-                if not outer.up:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                want = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-                msg_id, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
-                mac = hmac.new(SECRET, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
-                v1 = "v1," + base64.b64encode(mac).decode()
-                outer.deliveries.append(
-                    {
-                        "valid": hmac.compare_digest(want, self.headers["X-Openfaas-Signature-256"])
-                        and hmac.compare_digest(v1, self.headers["webhook-signature"])
-                        and abs(time.time() - int(ts)) < 60,
-                        "id": msg_id,
-                        "event": self.headers["X-Openfaas-Event"],
-                        "delivery": self.headers["X-Openfaas-Delivery"],
-                        "raw": body.decode(),
-                        "events": json.loads(body),
-                    }
-                )
-                self.send_response(204)
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/audit"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def events(self) -> list[dict[str, Any]]:
-        return [e for d in self.deliveries for e in d["events"]]
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _wait(check: Any, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
-def _audited_args(
-    tmp_path: Path, gateway_key: Path, fake: FakeIssuer, webhook: str, secret: bytes, *extra: str
-) -> list[str]:
-    """serve arguments: an admin Role for the fake issuer's robot-1 and an audit webhook."""
-    iam = write_iam(
-        tmp_path,
-        issuer_yaml("fake", fake.iss, ["fake-aud"])
-        + policy_yaml("admin", ["*"], ["*"])
-        + role_yaml("r", ["admin"], principal=["robot-1"]),
-    )
-    (tmp_path / "secret").write_bytes(secret)
-    return serve_args(
-        iam, gateway_key, tmp_path / "state", GATEWAY,
-        "--audit-webhook", webhook, "--audit-secret-file", str(tmp_path / "secret"), *extra,
-    )  # fmt: skip
+from tests.support.audit import GATEWAY, SECRET, Receiver, audited_args, wait_until
+from tests.support.gateway import running
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
 
 def test_delivery_after_outage_and_restart(tmp_path: Path, gateway_key: Path) -> None:
     fake, receiver = FakeIssuer(), Receiver()
     try:
         # the trailing newline is part of the test: the secret file is read without it
-        args = _audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET + b"\n")
+        args = audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET + b"\n")
         subject = fake.mint(fake.claims(name="Robot One"))
         with running(args) as gw:
             token = exchange(gw.url, subject).json()["access_token"]
@@ -121,18 +32,18 @@ def test_delivery_after_outage_and_restart(tmp_path: Path, gateway_key: Path) ->
             assert httpx.get(gw.url + "/system/functions", headers=h).status_code == 200  # GET: not audited
             assert httpx.post(gw.url + "/system/namespace/", json={"name": "ns2"}, headers=h).status_code == 201
             assert httpx.post(gw.url + "/system/functions", json=deploy).status_code == 401  # audited too
-            _wait(lambda: receiver.attempts >= 1)  # the webhook is down: tried, nothing lost, calls succeeded
+            wait_until(lambda: receiver.attempts >= 1)  # the webhook is down: tried, nothing lost, calls succeeded
             gw.wait_log("audit webhook: delivery failed (HTTP 503)")
         assert receiver.deliveries == []
         tried = set(receiver.attempt_ids)
         assert len(tried) == 1  # every attempt of that batch carried the same id
         receiver.up = True
         with running(args) as gw2:  # a restart: the outbox survives
-            _wait(lambda: len(receiver.events()) >= 3)
+            wait_until(lambda: len(receiver.events()) >= 3)
             h2 = bearer(exchange(gw2.url, subject).json()["access_token"])
             r = httpx.request("DELETE", gw2.url + "/system/functions", json={"functionName": "fn1"}, headers=h2)
             assert r.status_code == 202
-            _wait(lambda: len(receiver.events()) >= 4)
+            wait_until(lambda: len(receiver.events()) >= 4)
             log = gw2.stderr()
         events = receiver.events()
         assert [(e["method"], e["path"], e["response_code"]) for e in events] == [
@@ -168,7 +79,7 @@ def test_delivery_recovers_without_a_restart(tmp_path: Path, gateway_key: Path) 
     fake = FakeIssuer()
     receiver: Receiver | None = None
     try:
-        args = _audited_args(tmp_path, gateway_key, fake, f"http://127.0.0.1:{port}/audit", SECRET)
+        args = audited_args(tmp_path, gateway_key, fake, f"http://127.0.0.1:{port}/audit", SECRET)
         with running(args) as gw:
             h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
             for i in range(3):
@@ -180,12 +91,12 @@ def test_delivery_recovers_without_a_restart(tmp_path: Path, gateway_key: Path) 
             receiver = Receiver(port)
             receiver.up = True
             came_up = time.monotonic()
-            _wait(lambda: len(receiver.events()) >= 3, seconds=12)  # the back-off is capped at 10 s
+            wait_until(lambda: len(receiver.events()) >= 3, seconds=12)  # the back-off is capped at 10 s
             assert time.monotonic() - came_up < 11
             gw.wait_log("audit webhook: delivered again")
             r = httpx.request("DELETE", gw.url + "/system/functions", json={"functionName": "fn0"}, headers=h)
             assert r.status_code == 202
-            _wait(lambda: len(receiver.events()) >= 4, seconds=3)  # no back-off left once it recovered
+            wait_until(lambda: len(receiver.events()) >= 4, seconds=3)  # no back-off left once it recovered
             assert gw.proc.poll() is None  # the same process all along
         events = receiver.events()
         assert [(e["method"], e["path"], e["response_code"]) for e in events] == [
@@ -227,7 +138,7 @@ def test_an_anonymous_flood_while_the_webhook_is_down_pushes_out_no_authenticate
     and logged (once), not stored."""
     fake, receiver = FakeIssuer(), Receiver()
     try:
-        args = _audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET, "--audit-max-events", "200")
+        args = audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET, "--audit-max-events", "200")
         with running(args) as gw, httpx.Client(timeout=10) as client:
             h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
             assert [_deploy(client, gw.url, f"a{i}", h) for i in range(3)] == [202] * 3
@@ -235,7 +146,7 @@ def test_an_anonymous_flood_while_the_webhook_is_down_pushes_out_no_authenticate
             assert [_deploy(client, gw.url, f"b{i}", h) for i in range(3)] == [202] * 3
             gw.wait_log("audit outbox full: dropped new events (0 authenticated, ")
             receiver.up = True
-            _wait(lambda: sum(1 for e in receiver.events() if e["actor"]["sub"]) == 6, seconds=30)
+            wait_until(lambda: sum(1 for e in receiver.events() if e["actor"]["sub"]) == 6, seconds=30)
             time.sleep(0.5)
             log = gw.stderr()
         events = receiver.events()
@@ -258,11 +169,11 @@ def test_an_exclusive_lock_on_the_outbox_slows_nothing_and_loses_nothing(tmp_pat
     event arrives, and no event is sent under two batch ids."""
     fake, receiver = FakeIssuer(), Receiver()
     try:
-        args = _audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET)
+        args = audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET)
         with running(args) as gw, httpx.Client(timeout=10) as client:
             h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
             assert [_deploy(client, gw.url, f"a{i}", h) for i in range(3)] == [202] * 3
-            _wait(lambda: receiver.attempts >= 1)  # the first batch has its id and waits (503)
+            wait_until(lambda: receiver.attempts >= 1)  # the first batch has its id and waits (503)
             db = sqlite3.connect(str(tmp_path / "state" / "audit.db"), isolation_level=None)
             try:
                 db.execute("BEGIN EXCLUSIVE")
@@ -282,7 +193,7 @@ def test_an_exclusive_lock_on_the_outbox_slows_nothing_and_loses_nothing(tmp_pat
                 db.execute("COMMIT")
             finally:
                 db.close()
-            _wait(lambda: len(receiver.events()) == 3 + i, seconds=30)
+            wait_until(lambda: len(receiver.events()) == 3 + i, seconds=30)
             time.sleep(1.0)  # nothing more arrives: no batch is sent twice
             assert len(receiver.events()) == 3 + i
             assert gw.proc.poll() is None

@@ -10,18 +10,16 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
-from tests.integration.test_server_audit import SECRET, Receiver, _audited_args, _wait
+from tests.support.audit import SECRET, Receiver, audited_args, wait_until
 from tests.support.gateway import running
-
-__all__ = ["gateway_key"]
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
 
 def test_events_name_the_decided_action(tmp_path: Path, gateway_key: Path) -> None:
     fake, receiver = FakeIssuer(), Receiver()
     receiver.up = True
     try:
-        with running(_audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET)) as gw:
+        with running(audited_args(tmp_path, gateway_key, fake, receiver.url, SECRET)) as gw:
             token = exchange(gw.url, fake.mint()).json()["access_token"]
             h = {"Content-Type": "application/json", **bearer(token)}
             head_body = b'{"service":"by-head","image":"i:1"}'
@@ -34,7 +32,7 @@ def test_events_name_the_decided_action(tmp_path: Path, gateway_key: Path) -> No
             assert httpx.post(gw.url + "/system/secrets", content=secret, headers=h).status_code == 201
             assert httpx.post(gw.url + "/function/guarded", content=b"x").status_code == 401
             assert httpx.post(gw.url + "/function/open", content=b"x").status_code == 502  # registry mode
-            _wait(lambda: len(receiver.events()) >= 4)
+            wait_until(lambda: len(receiver.events()) >= 4)
             time.sleep(0.5)
             names = [f["name"] for f in httpx.get(gw.url + "/system/functions", headers=h).json()]
             assert "by-head" not in names

@@ -12,11 +12,10 @@ import httpx
 import jwt
 import pytest
 
-from tests.integration.server_fixtures import bearer, exchange, gateway_key, user_token
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
+from tests.support.issuer import bearer, exchange, user_token
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
 OTHER_AUD = "https://other.example/api"
 

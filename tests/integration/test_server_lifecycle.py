@@ -41,7 +41,7 @@ def strict(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def connect(*a: Any, **kw: Any) -> sqlite3.Connection:
         # the audit outbox's connection lives on its own thread: let the check below look at it
         kw["check_same_thread"] = False
-        c = real(*a, **kw)
+        c: sqlite3.Connection = real(*a, **kw)
         made.append((c, "".join(traceback.format_stack(limit=8))))
         return c
 

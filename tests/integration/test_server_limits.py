@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import resource
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
-from tests.support.gateway import REPO, Server, issuer_yaml, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.inproc import run_cli
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
 NOFILE = 512  # the gateway's open-file limit in these tests (soft and hard: it cannot raise it)
 
@@ -193,11 +191,5 @@ def test_header_body_and_keep_alive_deadlines(
 )
 def test_bad_limit_flags_are_one_line(tmp_path: Path, gateway_key: Path, flag: tuple[str, str]) -> None:
     iam = write_iam(tmp_path, policy_yaml("p", ["*"], ["*"]))
-    r = subprocess.run(
-        [sys.executable, "-m", "faas_pro", "serve", *serve_args(iam, gateway_key, tmp_path / "state"), *flag],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = run_cli("serve", *serve_args(iam, gateway_key, tmp_path / "state"), *flag, timeout=30)
     assert r.returncode == 2 and flag[0] in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -15,11 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
+from tests.support.issuer import FakeIssuer, bearer, exchange
 from tests.support.upstream import Upstream
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
 CREDS = "admin:upstream-pass-sentinel"
 SECRET_VALUE = "s3cr3t-value-sentinel"
@@ -82,7 +81,11 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def function_token(env: Env, subject: str, *audience: str) -> httpx.Response:
-    form = [("grant_type", TOKEN_EXCHANGE), ("subject_token", subject), ("subject_token_type", ID_TOKEN)]
+    form: list[tuple[str, str | int | float | bool | None]] = [
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject),
+        ("subject_token_type", ID_TOKEN),
+    ]
     form += [("scope", "function"), *[("audience", a) for a in audience]]
     return httpx.post(
         env.url + "/oauth/token",

@@ -5,58 +5,24 @@ two processes, restarts one that dies, and stops on SIGTERM."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
+from tests.support.audit import Receiver, wait_until
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, running, serve_args, write_iam
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
+REPLICA_SECRET = b"replica-audit-secret"
 
 
-class Receiver:
-    """A real webhook receiver that keeps every event it is sent (signatures: test_server_audit)."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.events.extend(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/audit"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _wait(check: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+def _answers(url: str, headers: dict[str, str], status: int) -> bool:
+    return httpx.get(url, headers=headers, timeout=10).status_code == status
 
 
 def _objects(fake: FakeIssuer) -> dict[str, str]:
@@ -68,12 +34,12 @@ def _objects(fake: FakeIssuer) -> dict[str, str]:
 
 
 def _audit(root: Path, receiver: Receiver) -> tuple[str, ...]:
-    (root / "secret").write_bytes(b"replica-audit-secret")
+    (root / "secret").write_bytes(REPLICA_SECRET)
     return ("--audit-webhook", receiver.url, "--audit-secret-file", str(root / "secret"), "--namespace", "dev")
 
 
 def test_two_replicas_share_tokens_iam_edits_and_audit(tmp_path: Path, gateway_key: Path) -> None:
-    fake, receiver = FakeIssuer(), Receiver()
+    fake, receiver = FakeIssuer(), Receiver(secret=REPLICA_SECRET, up=True)
     iam = write_iam(tmp_path, _objects(fake))
     extra = _audit(tmp_path, receiver)
     try:
@@ -92,18 +58,18 @@ def test_two_replicas_share_tokens_iam_edits_and_audit(tmp_path: Path, gateway_k
             policies = iam / "policies.yaml"
             policies.write_text(policies.read_text().replace('["dev:*"]', '["dev:*", "openfaas-fn:*"]'))
             for url in (a.url, b.url):
-                _wait(lambda url=url: httpx.get(url + other, headers=bearer(from_b), timeout=10).status_code == 200)
+                wait_until(partial(_answers, url + other, bearer(from_b), 200))
             # audited calls on both replicas: each one's events arrive once, ids unique across both
             for i in range(10):
                 for url, token in ((a.url, from_a), (b.url, from_b)):
                     fn = {"service": f"fn-{url[-5:]}-{i}", "image": "img:1", "namespace": "dev"}
                     r = httpx.post(url + "/system/functions", json=fn, headers=bearer(token), timeout=10)
                     assert r.status_code == 202, r.text
-            _wait(lambda: sum(1 for e in receiver.events if e.get("response_code") == 202) >= 20)
+            wait_until(lambda: sum(1 for e in receiver.events() if e.get("response_code") == 202) >= 20)
             time.sleep(1.5)  # nothing more (no duplicate) arrives later
-        deploys = [e for e in receiver.events if e.get("response_code") == 202]
+        deploys = [e for e in receiver.events() if e.get("response_code") == 202]
         assert len(deploys) == 20
-        ids = [e["id"] for e in receiver.events]
+        ids = [e["id"] for e in receiver.events()]
         assert len(ids) == len(set(ids))
         assert (tmp_path / "state-a" / "audit.db").exists() and (tmp_path / "state-b" / "audit.db").exists()
     finally:
@@ -117,12 +83,12 @@ def _children(pid: int) -> list[int]:
 
 
 def test_workers_share_the_socket_restart_and_stop(tmp_path: Path, gateway_key: Path) -> None:
-    fake, receiver = FakeIssuer(), Receiver()
+    fake, receiver = FakeIssuer(), Receiver(secret=REPLICA_SECRET, up=True)
     iam = write_iam(tmp_path, _objects(fake))
     try:
         args = serve_args(iam, gateway_key, tmp_path / "state", GATEWAY, *_audit(tmp_path, receiver), "--workers", "2")
         with running(args) as gw:
-            _wait(lambda: len(_children(gw.proc.pid)) == 2)
+            wait_until(lambda: len(_children(gw.proc.pid)) == 2)
             workers = _children(gw.proc.pid)
             token = exchange(gw.url, fake.mint(fake.claims(sub="dev"))).json()["access_token"]
             # tokens verify in every worker (same key): fresh connections land on either
@@ -130,10 +96,12 @@ def test_workers_share_the_socket_restart_and_stop(tmp_path: Path, gateway_key: 
                 r = httpx.get(gw.url + "/system/functions?namespace=dev", headers=bearer(token), timeout=10)
                 assert r.status_code == 200, r.text
             # one audit outbox per worker
-            _wait(lambda: (tmp_path / "state" / "audit-1.db").exists() and (tmp_path / "state" / "audit.db").exists())
+            wait_until(
+                lambda: (tmp_path / "state" / "audit-1.db").exists() and (tmp_path / "state" / "audit.db").exists()
+            )
             os.kill(workers[1], signal.SIGKILL)  # the parent restarts a worker that dies
             gw.wait_log("restarting it in 1 s")
-            _wait(lambda: len(_children(gw.proc.pid)) == 2 and workers[1] not in _children(gw.proc.pid))
+            wait_until(lambda: len(_children(gw.proc.pid)) == 2 and workers[1] not in _children(gw.proc.pid))
             assert httpx.get(gw.url + "/healthz", timeout=10).status_code == 200
             now = _children(gw.proc.pid)
         assert gw.proc.returncode == 0

@@ -4,8 +4,6 @@ tokens and only 5 s for the gateway's own."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +12,9 @@ import httpx
 import pytest
 
 from faas_pro.server.signing import Signer, load_key
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
-from tests.support.gateway import REPO, issuer_yaml, policy_yaml, role_yaml, start_gateway
-
-__all__ = ["gateway_key"]  # a fixture, used by name
+from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, start_gateway
+from tests.support.inproc import run_cli
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
 GATEWAY = "http://127.0.0.1:1"  # the issuer URL; the tests talk to the real address
 LEEWAY = 10
@@ -85,10 +82,9 @@ def test_the_gateway_gives_its_own_tokens_five_seconds(world: tuple[str, FakeIss
 @pytest.mark.parametrize("value", ["-1", "301"])
 def test_an_issuer_leeway_out_of_range_is_a_usage_error(tmp_path: Path, value: str) -> None:
     (tmp_path / "iam").mkdir()
-    r = subprocess.run(
-        [sys.executable, "-m", "faas_pro", "serve", "--iam", str(tmp_path / "iam"), "--issuer-url", GATEWAY,
-         "--issuer-key", str(tmp_path / "none.pem"), "--issuer-leeway", value],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+    r = run_cli(
+        "serve", "--iam", str(tmp_path / "iam"), "--issuer-url", GATEWAY,
+        "--issuer-key", str(tmp_path / "none.pem"), "--issuer-leeway", value, timeout=60,
     )  # fmt: skip
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("--issuer-leeway must be between 0 and 300 seconds")

@@ -1,14 +1,11 @@
 """--upstream: authorised calls are forwarded to an OpenFaaS gateway with ITS basic auth; the
 namespace list is filtered; refused calls never reach it. The upstream is a small real HTTP
-server speaking the OpenFaaS API (a fake by necessity: no OpenFaaS here)."""
+server speaking the OpenFaaS API (``FakeHTTP``; a fake by necessity: no OpenFaaS here)."""
 
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,61 +14,47 @@ import pytest
 
 from faas_pro.errors import FaasProError
 from faas_pro.server.backends import read_upstream_auth
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
+from tests.support.fakehttp import Answer, FakeHTTP, Req, json_answer
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml, start_gateway
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
-__all__ = ["gateway_key"]
 GATEWAY = "http://gateway.test"
 CREDS = ("admin", "upstream-pass-sentinel")
 
 
 class Upstream:
+    """A ``FakeHTTP`` answering the OpenFaaS API for ``CREDS`` only; ``calls`` records every request."""
+
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
-        outer = self
+        self.http = FakeHTTP(self._handle)
+        self.url = self.http.url
 
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: Any = None) -> None:
-                raw = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def _handle(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(n)) if n else None
-                outer.calls.append(
-                    {"method": self.command, "path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-                )
-                want = "Basic " + base64.b64encode(":".join(CREDS).encode()).decode()
-                if self.headers.get("Authorization") != want:
-                    return self._answer(401)
-                path = self.path.split("?")[0]
-                if path == "/system/namespaces":
-                    return self._answer(200, ["openfaas-fn", "staging", "secret"])
-                if path == "/system/functions" and self.command == "GET":
-                    ns = self.path.split("namespace=")[-1]
-                    return self._answer(200, [{"name": "up-fn", "namespace": ns, "image": "i", "invocationCount": 7}])
-                if path == "/system/functions":
-                    return self._answer(202)
-                if path == "/system/info":
-                    return self._answer(200, {"provider": {"provider": "faas-netes-ce"}})
-                return self._answer(404)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def _handle(self, req: Req) -> Answer:
+        self.calls.append(
+            {"method": req.method, "path": req.path, "auth": req.headers.get("authorization"), "body": _json(req)}
+        )
+        want = "Basic " + base64.b64encode(":".join(CREDS).encode()).decode()
+        if req.headers.get("authorization") != want:
+            return json_answer(b"", 401)
+        path = req.url_path
+        if path == "/system/namespaces":
+            return json_answer(["openfaas-fn", "staging", "secret"])
+        if path == "/system/functions" and req.method == "GET":
+            ns = req.path.split("namespace=")[-1]
+            return json_answer([{"name": "up-fn", "namespace": ns, "image": "i", "invocationCount": 7}])
+        if path == "/system/functions":
+            return json_answer(b"", 202)
+        if path == "/system/info":
+            return json_answer({"provider": {"provider": "faas-netes-ce"}})
+        return json_answer(b"", 404)
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.http.close()
+
+
+def _json(req: Req) -> Any:
+    return req.json() if req.body else None
 
 
 @pytest.fixture(scope="module")

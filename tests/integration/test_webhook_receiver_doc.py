@@ -6,21 +6,17 @@ Webhooks headers, it is refused."""
 from __future__ import annotations
 
 import re
-import threading
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
-from tests.integration.test_server_audit import SECRET, _audited_args, _wait
+from tests.support.audit import SECRET, audited_args, wait_until
+from tests.support.fakehttp import serve_handler
 from tests.support.gateway import running
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
-__all__ = ["gateway_key"]
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 SIGNED = ("content-type", "x-openfaas-event", "x-openfaas-signature-256", "x-openfaas-delivery")
 
@@ -31,20 +27,6 @@ def doc_receiver() -> types.ModuleType:
     module = types.ModuleType("webhooks_doc_receiver")
     exec(compile(blocks[0], str(DOC), "exec"), module.__dict__)
     return module
-
-
-@contextmanager
-def serve(handler: Any) -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/audit"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        t.join(timeout=5)
 
 
 def test_the_docs_receiver_verifies_deliveries_and_refuses_replays(tmp_path: Path, gateway_key: Path) -> None:
@@ -59,13 +41,14 @@ def test_the_docs_receiver_verifies_deliveries_and_refuses_replays(tmp_path: Pat
 
     fake = FakeIssuer()
     try:
-        with serve(doc.handler(Capturing(SECRET + b"\n"), processed.extend)) as url:
-            with running(_audited_args(tmp_path, gateway_key, fake, url, SECRET)) as gw:
+        with serve_handler(doc.handler(Capturing(SECRET + b"\n"), processed.extend)) as base:
+            url = base + "/audit"
+            with running(audited_args(tmp_path, gateway_key, fake, url, SECRET)) as gw:
                 h = bearer(exchange(gw.url, fake.mint()).json()["access_token"])
                 for i in range(2):
                     r = httpx.post(gw.url + "/system/functions", json={"service": f"f{i}", "image": "i:1"}, headers=h)
                     assert r.status_code == 202
-                _wait(lambda: len(processed) == 2)
+                wait_until(lambda: len(processed) == 2)
             assert [e["path"] for e in processed] == ["/system/functions"] * 2
             headers, body = captured[0]
             replay = {k: v for k, v in headers.items() if k.startswith("webhook-") or k in SIGNED}
@@ -85,8 +68,8 @@ def test_the_docs_receiver_verifies_deliveries_and_refuses_replays(tmp_path: Pat
 
         later: list[dict[str, Any]] = []  # a receiver that forgot the ids, 5 minutes and 1 s later
         receiver = doc.Receiver(SECRET, clock=lambda: int(replay["webhook-timestamp"]) + 301)
-        with serve(doc.handler(receiver, later.extend)) as url2:
-            r = httpx.post(url2, content=body, headers=replay)
+        with serve_handler(doc.handler(receiver, later.extend)) as base2:
+            r = httpx.post(base2 + "/audit", content=body, headers=replay)
             assert r.status_code == 400 and later == []
             on_time = doc.Receiver(SECRET, clock=lambda: int(replay["webhook-timestamp"]) + 299)
             assert on_time.verify(replay, body) is not None  # the same delivery inside the window verifies

@@ -18,9 +18,9 @@ import jwt
 import pytest
 
 from faas_pro.errors import EXIT_OK
-from tests.integration.server_fixtures import bearer, exchange
-from tests.security.conftest import EXPIRY_S, GATEWAY, GatewayWorld, run_cli_inproc
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml
+from tests.support.hostile import EXPIRY_S, GATEWAY, GatewayWorld, run_cli_inproc
+from tests.support.issuer import bearer, exchange
 
 
 def test_gateway_tokens_unique_jti_exact_ttl_and_published_kid(gateway_world: GatewayWorld) -> None:

@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange, gateway_key
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
+from tests.support.issuer import FakeIssuer, bearer, exchange
 from tests.support.upstream import Upstream
 
-__all__ = ["gateway_key"]
 CREDS = "admin:upstream-pass-sentinel"
 
 

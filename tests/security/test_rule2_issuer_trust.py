@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from faas_pro.errors import EXIT_DENIED, EXIT_ERROR
-from tests.integration.server_fixtures import exchange
-from tests.security.conftest import Answer, FakeHTTP, GatewayWorld, Req, json_answer, run_cli_inproc
+from tests.support.fakehttp import Answer, FakeHTTP, Req, json_answer
 from tests.support.gateway import issuer_yaml, policy_yaml, role_yaml
+from tests.support.hostile import GatewayWorld, run_cli_inproc
+from tests.support.issuer import exchange
 from tests.support.listener import Listener
 
 
@@ -111,8 +112,9 @@ def test_odd_kids_in_a_trusted_jwks_are_ignored(tmp_path: Path) -> None:
     """A trusted issuer's JWKS with extra keys whose ``kid`` is not a plain short string (a list, an
     object, a number, null…): exchanges of that issuer's tokens still work, and a token whose own
     ``kid`` is odd is refused with a 400, never a 500."""
-    from tests.integration.server_fixtures import FakeIssuer, jws
     from tests.support.gateway import start_gateway
+    from tests.support.issuer import FakeIssuer
+    from tests.support.tokens import compact
 
     fake = FakeIssuer()
     good = fake.jwks()
@@ -127,7 +129,7 @@ def test_odd_kids_in_a_trusted_jwks_are_ignored(tmp_path: Path) -> None:
             r = exchange(gw.url, fake.mint())
             assert r.status_code == 200, r.text
             for kid in (["x"], {"a": 1}, 123):
-                token = jws({"alg": "ES256", "typ": "JWT", "kid": kid}, fake.claims(), fake.ec_key)
+                token = compact({"alg": "ES256", "typ": "JWT", "kid": kid}, fake.claims(), key=fake.ec_key)
                 r = exchange(gw.url, token)
                 assert r.status_code == 400, (kid, r.status_code, r.text)
             assert "Traceback" not in gw.stderr()

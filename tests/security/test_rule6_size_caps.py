@@ -13,19 +13,9 @@ import httpx
 import pytest
 
 from faas_pro.errors import EXIT_ERROR
-from tests.integration.server_fixtures import FakeIssuer, exchange
-from tests.security.conftest import (
-    NO_LENGTH,
-    Answer,
-    FakeHTTP,
-    GatewayWorld,
-    Req,
-    client_credentials_argv,
-    fake_idp,
-    json_answer,
-    run_cli_inproc,
-    sentinel_jwt,
-)
+from tests.support.fakehttp import NO_LENGTH, Answer, FakeHTTP, Req, json_answer
+from tests.support.hostile import GatewayWorld, client_credentials_argv, fake_idp, run_cli_inproc, sentinel_jwt
+from tests.support.issuer import FakeIssuer, exchange
 
 BIG = b'{"pad": "' + b"x" * (300 * 1024) + b'"}'
 
@@ -60,7 +50,7 @@ CASES: dict[str, dict[str, Callable[[Req, str], Answer]]] = {
 def test_cli_refuses_oversized_idp_documents(case: str, tmp_path: Path) -> None:
     secret = tmp_path / "s"
     secret.write_text("x" * 8)
-    idp = fake_idp(**CASES[case])
+    idp = fake_idp(CASES[case])
     try:
         r = run_cli_inproc(*client_credentials_argv(idp.url, secret))
         assert r.code == EXIT_ERROR, r

@@ -16,21 +16,19 @@ from pathlib import Path
 import pytest
 
 from faas_pro.errors import EXIT_AUTH, EXIT_ERROR, EXIT_OK
-from tests.integration.conftest_auth import run_cli
-from tests.security.conftest import (
+from tests.support.fakehttp import FakeHTTP, Req, json_answer
+from tests.support.hostile import (
     SECRET,
     SENTINEL,
-    FakeHTTP,
     GatewayWorld,
-    Req,
     assert_no_leak,
-    json_answer,
     recorder_command,
     run_cli_inproc,
     sentinel_jwt,
     signature_of,
 )
 from tests.support.idp import IdP
+from tests.support.inproc import run_cli
 
 TOKEN = sentinel_jwt()
 SIG = signature_of(TOKEN)
@@ -202,15 +200,15 @@ def test_client_secret_never_saved_printed_or_in_argv(idp: IdP, tmp_path: Path) 
     secret_file = tmp_path / "secret"
     secret_file.write_text(SECRET + "\n")
     record = tmp_path / "argv.json"
-    r = run_cli(  # a subprocess: the browser command outlives the in-process run
+    proc = run_cli(  # a subprocess: the browser command outlives the in-process run
         "auth", "-g", gw, "--authority", idp.issuer, "--client-id", "faas-cli", "--client-secret-file",
         str(secret_file), "--grant", "code", "--port", "0", "--timeout", "30s", "--par", "never",
         "--browser-command", recorder_command(record),
     )  # fmt: skip
-    assert r.returncode == EXIT_ERROR and "access_denied" in r.stderr, r
+    assert proc.returncode == EXIT_ERROR and "access_denied" in proc.stderr, proc
     argv = json.loads(record.read_text())
     assert len(argv) == 2 and argv[1].startswith(idp.discovery["authorization_endpoint"] + "?"), argv
-    assert_no_leak(json.dumps(argv) + r.stderr + r.stdout, SECRET)
+    assert_no_leak(json.dumps(argv) + proc.stderr + proc.stdout, SECRET)
     for f in _config_dir().glob("*.json"):
         assert_no_leak(f.read_text(), SECRET)
 

@@ -21,17 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.server_fixtures import FakeIssuer, bearer, exchange
-from tests.security.conftest import (
-    SENTINEL,
-    FakeHTTP,
-    Req,
-    assert_no_leak,
-    json_answer,
-    sentinel_jwt,
-    signature_of,
-)
+from tests.support.fakehttp import FakeHTTP, Req, json_answer
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
+from tests.support.hostile import SENTINEL, assert_no_leak, sentinel_jwt, signature_of
+from tests.support.issuer import FakeIssuer, bearer, exchange
 
 AUDIT_SECRET = "SENTINEL-audit-hmac-secret-0c1d"
 UPSTREAM_PASSWORD = "SENTINEL-upstream-pw-77e"

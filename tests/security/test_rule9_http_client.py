@@ -15,20 +15,17 @@ from pathlib import Path
 import pytest
 
 from faas_pro.errors import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
-from tests.integration.conftest_auth import run_cli, wait_for_file
-from tests.security.conftest import (
+from tests.support.authcli import wait_for_file
+from tests.support.fakehttp import Answer, FakeHTTP, Req, json_answer
+from tests.support.hostile import (
     SECRET,
-    Answer,
-    FakeHTTP,
-    Req,
     client_credentials_argv,
     fake_idp,
-    json_answer,
     recorder_command,
     run_cli_inproc,
     sentinel_jwt,
 )
-from tests.support.inproc import Captured
+from tests.support.inproc import Captured, run_cli
 
 
 @pytest.fixture
@@ -174,7 +171,7 @@ def test_authorization_endpoint_that_is_not_http_is_never_opened(tmp_path: Path)
              "jwks_uri": base + "/jwks"}
         )  # fmt: skip
 
-    idp = fake_idp(**{".well-known/openid-configuration": discovery})
+    idp = fake_idp({".well-known/openid-configuration": discovery})
     record = tmp_path / "argv.json"
     try:
         r = run_cli_inproc(

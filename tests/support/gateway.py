@@ -10,11 +10,9 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.support.inproc import run_cli, start_cli
 
 REPO = Path(__file__).resolve().parents[2]
 READY_PREFIX = "faas-pro serve: listening on "
@@ -84,15 +84,7 @@ def start_server(
 ) -> Server:
     """Start ``faas-pro serve ARGS`` and wait (bounded) for the ready line; ``preexec_fn`` runs in
     the child before the exec (e.g. to set its open-file limit)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "faas_pro", "serve", *args],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=preexec_fn,
-    )
+    proc = start_cli("serve", *args, env=env, preexec_fn=preexec_fn)
     assert proc.stdout is not None and proc.stderr is not None
     server = Server(url="", proc=proc)
     err, out = proc.stderr, proc.stdout
@@ -102,10 +94,12 @@ def start_server(
             server.stderr_lines.append(ln)
 
     lines: queue.Queue[str] = queue.Queue()
-    server.threads = [
-        threading.Thread(target=drain, daemon=True),
-        threading.Thread(target=lambda: [lines.put(ln) for ln in out], daemon=True),
-    ]
+
+    def pump() -> None:
+        for ln in out:
+            lines.put(ln)
+
+    server.threads = [threading.Thread(target=drain, daemon=True), threading.Thread(target=pump, daemon=True)]
     for t in server.threads:
         t.start()
     try:
@@ -132,9 +126,7 @@ def running(
 
 
 def keygen(path: Path) -> Path:
-    r = subprocess.run(
-        [sys.executable, "-m", "faas_pro", "serve", "keygen", str(path)], cwd=REPO, capture_output=True, text=True
-    )
+    r = run_cli("serve", "keygen", str(path))
     assert r.returncode == 0, r.stderr
     return path
 

@@ -17,17 +17,11 @@ from typing import Any
 import pytest
 
 from faas_pro.server.audit import MAX_CLAIM, Outbox, make_event
+from tests.support.wait import wait_until
 
 
 def _event(sub: str = "fed:robot", **extra: Any) -> dict[str, Any]:
     return make_event({"sub": sub, **extra}, "/system/functions", "POST", ["Function:Create"], 202, time.time())
-
-
-def _wait(check: Any, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 @contextmanager
@@ -74,7 +68,7 @@ def test_anonymous_events_never_displace_authenticated_ones(box_factory: Any) ->
     kept = [box.put(_event()) for _ in range(99)]  # the rest of the outbox is still theirs
     assert kept == [0] * 99 and box.dropped_authenticated == 0 and box.pending() == 100
     assert box.put(_event()) == 1 and box.dropped_authenticated == 1  # full: the NEW event is dropped
-    _wait(lambda: box.buffered() == 0)
+    wait_until(lambda: box.buffered() == 0, interval=0.01)
     rows = [json.loads(e) for _, e in box.peek(limit=200)]
     assert sum(1 for r in rows if r["actor"]["sub"] == "") == 1 and len(rows) == 100
 
@@ -112,7 +106,7 @@ def test_a_locked_database_costs_the_caller_nothing_and_the_buffer_is_written_la
         assert results == [0] * 300 + [1] * 100  # the memory buffer is bounded too
         time.sleep(0.5)
         assert box.buffered() == 300 and box.write_errors >= 1
-    _wait(lambda: box.buffered() == 0)  # the database is back: everything buffered is written
+    wait_until(lambda: box.buffered() == 0, interval=0.01)  # the database is back: everything buffered is written
     assert len(box.peek(limit=1000)) == 300 and box.pending() == 300
 
 
@@ -129,7 +123,7 @@ def test_strict_mode_reports_what_could_not_be_recorded(box_factory: Any, tmp_pa
         return out
 
     assert asyncio.run(run()) == [True, False, False, False, True]
-    _wait(lambda: strict.buffered() == 0)
+    wait_until(lambda: strict.buffered() == 0, interval=0.01)
     assert strict.pending() == 3  # the event that timed out was still written once the lock went away
 
 

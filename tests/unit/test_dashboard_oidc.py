@@ -15,6 +15,7 @@ import pytest
 
 from faas_pro.server.dashboard import DashboardConfig
 from faas_pro.server.dashboard.oidc import LoginError, Provider, pkce_pair
+from tests.support.tokens import b64url
 
 ISS = "https://idp.example"
 
@@ -94,4 +95,4 @@ def test_end_session_url_and_pkce() -> None:
     assert asyncio.run(go(DOC)) is None
     verifier, challenge = pkce_pair()
     assert len(verifier) >= 43
-    assert challenge == base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert challenge == b64url(hashlib.sha256(verifier.encode()).digest())

@@ -7,6 +7,7 @@ import secrets
 import pytest
 
 from faas_pro.server.dashboard.session import Sealer, cookie_header, cookie_name
+from tests.support.tokens import b64url, b64url_decode
 
 NOW = 1_700_000_000.0
 
@@ -24,12 +25,10 @@ def test_round_trip(sealer: Sealer) -> None:
 
 @pytest.mark.parametrize("where", [0, 5, 11, 12, 30, -1])
 def test_any_changed_byte_is_refused(sealer: Sealer, where: int) -> None:
-    import base64
-
     value = sealer.seal("s", {"t": "tok", "exp": NOW + 60})
-    blob = bytearray(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    blob = bytearray(b64url_decode(value))
     blob[where] ^= 0x01  # nonce (0-11), ciphertext, or the tag at the end
-    bad = base64.urlsafe_b64encode(bytes(blob)).rstrip(b"=").decode()
+    bad = b64url(bytes(blob))
     assert sealer.open("s", bad, NOW) is None
 
 

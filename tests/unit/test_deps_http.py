@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 import io
-import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import httpx
 import pytest
 
 from faas_pro.deps import Deps
+from tests.support.fakehttp import FakeHTTP, text_answer
 from tests.support.tls import self_signed_cert
-
-
-class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *a: object) -> None:
-        pass
 
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     cert, key = self_signed_cert(tmp_path)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"https://127.0.0.1:{httpd.server_address[1]}", cert
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with FakeHTTP(default=text_answer("ok"), tls=(cert, key)) as f:
+        yield f.url, cert
 
 
 def _deps(tmp_path: Path) -> Deps:
@@ -109,30 +87,14 @@ def test_a_transport_given_to_deps_carries_every_request_with_the_clis_settings(
         deps.close()
 
 
-class _Proxy(BaseHTTPRequestHandler):
-    lines: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        _Proxy.lines.append(self.path)  # a proxy is sent the absolute URL
-        self.send_response(200)
-        self.send_header("Content-Length", "7")
-        self.end_headers()
-        self.wfile.write(b"proxied")
-
-    def log_message(self, *a: object) -> None:
-        pass
-
-
 def test_proxies_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    proxy = FakeHTTP(default=text_answer("proxied"))
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the process's own environment is not read
     deps = _deps(tmp_path)
-    deps.env = {"HTTP_PROXY": f"http://127.0.0.1:{httpd.server_address[1]}"}  # Deps.env is
+    deps.env = {"HTTP_PROXY": proxy.url}  # Deps.env is
     try:
         r = deps.http(only_url="http://gw.invalid:8080").get("http://gw.invalid:8080/system/functions")
-        assert r.text == "proxied" and _Proxy.lines == ["http://gw.invalid:8080/system/functions"]
+        assert r.text == "proxied" and proxy.paths() == ["http://gw.invalid:8080/system/functions"]  # absolute
     finally:
         deps.close()
-        httpd.shutdown()
-        httpd.server_close()
+        proxy.close()

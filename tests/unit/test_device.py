@@ -2,19 +2,13 @@
 what the real test IdP never does (slow_down, no interval, expired_token, hostile answers).
 
 Time is a fake clock advanced by the fake sleep, so the sleeps are exact and the tests are quick.
-``ScriptedServer`` is also used by the federation tests.
+The server is the suite's ``FakeHTTP`` (the ``server`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -22,83 +16,7 @@ import pytest
 from faas_pro.errors import FaasProError, Unreachable
 from faas_pro.oauth.device import DEFAULT_INTERVAL, DevicePrompt, device_login
 from faas_pro.oauth.token_endpoint import TokenEndpointError
-
-
-@dataclass
-class Req:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    form: dict[str, list[str]]
-
-
-# an answer: (status, JSON-able body or raw bytes[, extra headers]) or a callable Req -> such a tuple;
-# status None hangs up without answering
-Answer = tuple[Any, ...] | Callable[[Req], tuple[Any, ...]]
-
-
-@dataclass
-class ScriptedServer:
-    """A real HTTP server on a free loopback port; each path answers its queue, the last answer repeats."""
-
-    routes: dict[str, list[Answer]] = field(default_factory=dict)
-    requests: list[Req] = field(default_factory=list)
-    url: str = ""
-
-    def on(self, path: str, *answers: Answer) -> None:
-        self.routes[path] = list(answers)
-
-    def hits(self, path: str) -> list[Req]:
-        return [r for r in self.requests if r.path == path]
-
-    def _answer(self, req: Req) -> tuple[Any, ...]:
-        queue = self.routes.get(req.path)
-        if not queue:
-            return (404, {"error": "not_found"})
-        a = queue.pop(0) if len(queue) > 1 else queue[0]
-        return a(req) if callable(a) else a
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _do(self) -> None:
-            u = urlsplit(self.path)
-            n = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(n).decode() if n else ""
-            req = Req(self.command, u.path, parse_qs(u.query), {k.lower(): v for k, v in self.headers.items()}, {})
-            req.form = parse_qs(body)
-            srv.requests.append(req)
-            status, payload, *rest = srv._answer(req)
-            if status is None:  # hang up without an answer
-                self.close_connection = True
-                return
-            raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(raw)))
-            for k, v in (rest[0] if rest else {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        do_GET = do_POST = _do
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    t = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    t.start()
-    try:
-        yield srv
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+from tests.support.fakehttp import HANG_UP, Answer, FakeHTTP, json_answer
 
 
 class FakeTime:
@@ -114,13 +32,12 @@ class FakeTime:
         self.now += seconds
 
 
-PENDING = (400, {"error": "authorization_pending"})
-SLOW_DOWN = (400, {"error": "slow_down"})
-HANG_UP = (None, None)
-TOKENS = (200, {"access_token": "at-1", "token_type": "Bearer", "expires_in": 600})
+PENDING = json_answer({"error": "authorization_pending"}, 400)
+SLOW_DOWN = json_answer({"error": "slow_down"}, 400)
+TOKENS = json_answer({"access_token": "at-1", "token_type": "Bearer", "expires_in": 600})
 
 
-def device_answer(base: str, **over: Any) -> tuple[int, dict[str, Any]]:
+def device_body(base: str, **over: Any) -> dict[str, Any]:
     body = {
         "device_code": "dc-123",
         "user_code": "ABCD-EFGH",
@@ -129,14 +46,18 @@ def device_answer(base: str, **over: Any) -> tuple[int, dict[str, Any]]:
         "expires_in": 600,
         **over,
     }
-    return 200, {k: v for k, v in body.items() if v is not None}
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def device_answer(base: str, **over: Any) -> Answer:
+    return json_answer(device_body(base, **over))
 
 
 def meta_of(base: str) -> dict[str, Any]:
     return {"issuer": base, "token_endpoint": f"{base}/token", "device_authorization_endpoint": f"{base}/device"}
 
 
-def run(server: ScriptedServer, t: FakeTime, *, timeout: float = 300, **kw: Any) -> tuple[dict[str, Any], list[Any]]:
+def run(server: FakeHTTP, t: FakeTime, *, timeout: float = 300, **kw: Any) -> tuple[dict[str, Any], list[Any]]:
     prompts: list[DevicePrompt] = []
     with httpx.Client() as http:
         out = device_login(
@@ -153,7 +74,7 @@ def run(server: ScriptedServer, t: FakeTime, *, timeout: float = 300, **kw: Any)
     return out, prompts
 
 
-def test_no_interval_means_5s_and_each_slow_down_adds_5s(server: ScriptedServer) -> None:
+def test_no_interval_means_5s_and_each_slow_down_adds_5s(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url))
     server.on("/token", PENDING, SLOW_DOWN, PENDING, SLOW_DOWN, TOKENS)
     t = FakeTime()
@@ -163,7 +84,7 @@ def test_no_interval_means_5s_and_each_slow_down_adds_5s(server: ScriptedServer)
     assert t.sleeps == [5, 5, 10, 10, 15]
     polls = server.hits("/token")
     assert len(polls) == 5
-    assert polls[0].form == {
+    assert polls[0].form() == {
         "client_id": ["cli"],
         "grant_type": ["urn:ietf:params:oauth:grant-type:device_code"],
         "device_code": ["dc-123"],
@@ -174,17 +95,17 @@ def test_no_interval_means_5s_and_each_slow_down_adds_5s(server: ScriptedServer)
     assert any("ABCD-EFGH" in line and f"{server.url}/activate" in line for line in p.lines())
 
 
-def test_server_interval_is_used(server: ScriptedServer) -> None:
+def test_server_interval_is_used(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url, interval=2))
     server.on("/token", PENDING, PENDING, TOKENS)
     t = FakeTime()
     run(server, t)
     assert t.sleeps == [2, 2, 2]
-    assert server.hits("/device")[0].form == {"client_id": ["cli"], "scope": ["openid"]}
+    assert server.hits("/device")[0].form() == {"client_id": ["cli"], "scope": ["openid"]}
 
 
 @pytest.mark.parametrize("interval", [0, -3, "7", True, 1e9])
-def test_odd_intervals_are_sane(server: ScriptedServer, interval: object) -> None:
+def test_odd_intervals_are_sane(server: FakeHTTP, interval: object) -> None:
     server.on("/device", device_answer(server.url, interval=interval))
     server.on("/token", TOKENS)
     t = FakeTime()
@@ -193,9 +114,13 @@ def test_odd_intervals_are_sane(server: ScriptedServer, interval: object) -> Non
     assert t.sleeps == [p.interval]
 
 
-def test_access_denied_is_a_clear_error(server: ScriptedServer) -> None:
+def test_access_denied_is_a_clear_error(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url, interval=1))
-    server.on("/token", PENDING, (400, {"error": "access_denied", "error_description": "End-User aborted interaction"}))
+    server.on(
+        "/token",
+        PENDING,
+        json_answer({"error": "access_denied", "error_description": "End-User aborted interaction"}, 400),
+    )
     with pytest.raises(TokenEndpointError) as e:
         run(server, FakeTime())
     assert (
@@ -204,15 +129,15 @@ def test_access_denied_is_a_clear_error(server: ScriptedServer) -> None:
     )
 
 
-def test_expired_token_from_the_server(server: ScriptedServer) -> None:
+def test_expired_token_from_the_server(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url, interval=1))
-    server.on("/token", PENDING, (400, {"error": "expired_token"}))
+    server.on("/token", PENDING, json_answer({"error": "expired_token"}, 400))
     with pytest.raises(FaasProError, match="the device code expired before the login was approved"):
         run(server, FakeTime())
     assert len(server.hits("/token")) == 2
 
 
-def test_expires_in_stops_polling_without_the_server_saying_so(server: ScriptedServer) -> None:
+def test_expires_in_stops_polling_without_the_server_saying_so(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url, expires_in=7))
     server.on("/token", PENDING)
     t = FakeTime()
@@ -222,7 +147,7 @@ def test_expires_in_stops_polling_without_the_server_saying_so(server: ScriptedS
     assert len(server.hits("/token")) == 2
 
 
-def test_timeout_is_honoured_and_named(server: ScriptedServer) -> None:
+def test_timeout_is_honoured_and_named(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url))
     server.on("/token", PENDING)
     t = FakeTime()
@@ -235,7 +160,7 @@ def test_timeout_is_honoured_and_named(server: ScriptedServer) -> None:
     assert len(server.hits("/token")) == 3
 
 
-def test_ctrl_c_propagates(server: ScriptedServer) -> None:
+def test_ctrl_c_propagates(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url))
     server.on("/token", PENDING)
 
@@ -257,7 +182,7 @@ def test_ctrl_c_propagates(server: ScriptedServer) -> None:
 
 
 @pytest.mark.parametrize("uri", ["javascript:alert(1)", "file:///etc/passwd", "https://", 42, None])
-def test_verification_uri_must_be_http_and_is_never_shown_otherwise(server: ScriptedServer, uri: object) -> None:
+def test_verification_uri_must_be_http_and_is_never_shown_otherwise(server: FakeHTTP, uri: object) -> None:
     server.on("/device", device_answer(server.url, verification_uri=uri, verification_uri_complete=None))
     server.on("/token", TOKENS)
     prompts: list[DevicePrompt] = []
@@ -278,11 +203,11 @@ def test_verification_uri_must_be_http_and_is_never_shown_otherwise(server: Scri
 
 
 def test_a_non_http_complete_uri_is_dropped_and_google_style_verification_url_accepted(
-    server: ScriptedServer,
+    server: FakeHTTP,
 ) -> None:
-    body = device_answer(server.url, verification_uri=None, verification_uri_complete="javascript:alert(1)")[1]
+    body = device_body(server.url, verification_uri=None, verification_uri_complete="javascript:alert(1)")
     body["verification_url"] = "https://www.google.com/device"
-    server.on("/device", (200, body))
+    server.on("/device", json_answer(body))
     server.on("/token", TOKENS)
     _, (p,) = run(server, FakeTime())
     assert p.verification_uri == "https://www.google.com/device"
@@ -292,7 +217,7 @@ def test_a_non_http_complete_uri_is_dropped_and_google_style_verification_url_ac
 
 
 @pytest.mark.parametrize("code", ["", "AB CD", "A\x1b[31mB", "x" * 65, None])
-def test_hostile_user_codes_are_refused(server: ScriptedServer, code: object) -> None:
+def test_hostile_user_codes_are_refused(server: FakeHTTP, code: object) -> None:
     server.on("/device", device_answer(server.url, user_code=code))
     with pytest.raises(FaasProError, match="user_code"):
         run(server, FakeTime())
@@ -312,21 +237,21 @@ def test_no_device_endpoint_is_a_clear_error() -> None:
         )
 
 
-def test_confidential_client_basic_auth_audience_and_secret_redacted(server: ScriptedServer) -> None:
+def test_confidential_client_basic_auth_audience_and_secret_redacted(server: FakeHTTP) -> None:
     secret = "s3cr3t-value/with:odd+chars"
-    server.on("/device", (401, {"error": "invalid_client", "error_description": f"bad secret {secret}"}))
+    server.on("/device", json_answer({"error": "invalid_client", "error_description": f"bad secret {secret}"}, 401))
     with pytest.raises(TokenEndpointError) as e:
         run(server, FakeTime(), client_secret=secret, audience="https://gw.example")
     assert e.value.error == "invalid_client"
     assert secret not in e.value.line() and "***" in e.value.line()
     (req,) = server.hits("/device")
     assert req.headers["authorization"].startswith("Basic ")
-    assert "client_secret" not in req.form and "client_id" not in req.form
-    assert req.form["audience"] == req.form["resource"] == ["https://gw.example"]
+    assert "client_secret" not in req.form() and "client_id" not in req.form()
+    assert req.form()["audience"] == req.form()["resource"] == ["https://gw.example"]
 
 
-def test_non_json_error_answer_names_the_url(server: ScriptedServer) -> None:
-    server.on("/device", (502, b"<html>bad gateway</html>"))
+def test_non_json_error_answer_names_the_url(server: FakeHTTP) -> None:
+    server.on("/device", json_answer(b"<html>bad gateway</html>", 502))
     with pytest.raises(FaasProError) as e:
         run(server, FakeTime())
     assert (
@@ -335,13 +260,13 @@ def test_non_json_error_answer_names_the_url(server: ScriptedServer) -> None:
     )
 
 
-def test_oversized_device_answer_is_refused(server: ScriptedServer) -> None:
-    server.on("/device", (200, {"device_code": "x" * 300_000}))
+def test_oversized_device_answer_is_refused(server: FakeHTTP) -> None:
+    server.on("/device", json_answer({"device_code": "x" * 300_000}))
     with pytest.raises(FaasProError, match="larger than 256 KiB"):
         run(server, FakeTime())
 
 
-def test_network_trouble_while_polling_backs_off_and_is_named_at_the_end(server: ScriptedServer) -> None:
+def test_network_trouble_while_polling_backs_off_and_is_named_at_the_end(server: FakeHTTP) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/token"
@@ -353,7 +278,7 @@ def test_network_trouble_while_polling_backs_off_and_is_named_at_the_end(server:
     assert e.value.line().startswith(f"cannot reach the identity provider's token endpoint at {dead}")
 
 
-def test_polling_recovers_after_network_trouble(server: ScriptedServer) -> None:
+def test_polling_recovers_after_network_trouble(server: FakeHTTP) -> None:
     server.on("/device", device_answer(server.url, interval=1))
     server.on("/token", HANG_UP, PENDING, TOKENS)
     t = FakeTime()

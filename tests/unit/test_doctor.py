@@ -3,7 +3,6 @@ sockets for the callback port, and the rendering (plain lines, JSON)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 from collections.abc import Callable
@@ -16,6 +15,8 @@ import pytest
 from faas_pro.cli.doctor import line, render_plain, render_table
 from faas_pro.errors import EXIT_ERROR, EXIT_OK
 from faas_pro.usecases import doctor as d
+from tests.support.inproc import CliRunner
+from tests.support.tokens import b64url_decode, compact
 
 AUTH = "https://idp.example"
 GW = "http://127.0.0.1:8080"
@@ -28,10 +29,7 @@ def client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
 
 
 def jwt(claims: dict[str, Any]) -> str:
-    def enc(o: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
-
-    return f"{enc({'alg': 'ES256'})}.{enc(claims)}.c2ln"
+    return compact({"alg": "ES256"}, claims, "c2ln")
 
 
 # --------------------------------------------------------------------------- IdP discovery
@@ -193,7 +191,7 @@ def test_trust_probe() -> None:
     c, sent = exchange_answer(400, {"error": "invalid_request", "error_description": f"untrusted issuer: {AUTH}"})
     res = d.check_trust(c, GW, AUTH, "faas-cli", NOW)
     assert res.status == "fail" and res.fix.startswith(f"add a JwtIssuer with spec.iss: {AUTH}")
-    _header, payload = (json.loads(base64.urlsafe_b64decode(p + "==")) for p in sent[0].split(".")[:2])
+    _header, payload = (json.loads(b64url_decode(p)) for p in sent[0].split(".")[:2])
     assert payload["iss"] == AUTH and payload["sub"] == d.PROBE_SUBJECT and sent[0].endswith(".AAAA")
     c, _ = exchange_answer(400, {"error": "invalid_request", "error_description": "invalid subject token: bad sig"})
     assert d.check_trust(c, GW, AUTH, "faas-cli", NOW).status == "ok"
@@ -262,7 +260,7 @@ def test_plain_lines_and_json() -> None:
     assert warn_only.exit_code == EXIT_OK and line(warn_only.checks[0]) == "! c: late — sync"
 
 
-def test_no_settings_and_no_gateway(cli: Any, tmp_path: Path) -> None:
+def test_no_settings_and_no_gateway(cli: CliRunner, tmp_path: Path) -> None:
     with socket.socket() as s:  # a port where nothing listens
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"

@@ -3,8 +3,6 @@ GitLab's variable, and the GitHub Actions token service's failure modes (a real 
 
 from __future__ import annotations
 
-import base64
-import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -14,21 +12,16 @@ import pytest
 
 from faas_pro.errors import FaasProError, Unreachable, UsageError
 from faas_pro.oauth.federation import detect_ci, github_actions_token, gitlab_token, read_subject_token
-from tests.unit.test_device import ScriptedServer, server
-
-__all__ = ["server"]  # the fixture, re-used
+from tests.support.fakehttp import Answer, FakeHTTP, json_answer
+from tests.support.tokens import compact
 
 NOW = 1_700_000_000.0
 REQUEST_TOKEN = "gh-request-token-SENTINEL-0123456789"
 
 
-def b64(obj: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
 def jwt_of(**claims: Any) -> str:
     """An unsigned-looking JWT (the CLI only decodes it; the gateway verifies)."""
-    return f"{b64({'alg': 'RS256', 'typ': 'JWT'})}.{b64({'iss': 'https://ci.example', 'sub': 'x', **claims})}.c2ln"
+    return compact({"alg": "RS256", "typ": "JWT"}, {"iss": "https://ci.example", "sub": "x", **claims}, "c2ln")
 
 
 GOOD = jwt_of(exp=NOW + 600)
@@ -136,8 +129,8 @@ def gh(env: dict[str, str], audience: str = "https://gw.example.com/x?y") -> str
         return github_actions_token(http, env, audience)
 
 
-def test_github_sends_bearer_and_appends_audience(server: ScriptedServer) -> None:
-    server.on("/_apis/token", (200, {"count": 1, "value": GOOD}))
+def test_github_sends_bearer_and_appends_audience(server: FakeHTTP) -> None:
+    server.on("/_apis/token", json_answer({"count": 1, "value": GOOD}))
     assert gh(gh_env(f"{server.url}/_apis/token?api-version=2.0")) == GOOD
     (req,) = server.requests
     assert req.method == "GET"
@@ -145,8 +138,8 @@ def test_github_sends_bearer_and_appends_audience(server: ScriptedServer) -> Non
     assert req.query == {"api-version": ["2.0"], "audience": ["https://gw.example.com/x?y"]}
 
 
-def test_github_url_without_query(server: ScriptedServer) -> None:
-    server.on("/t", (200, {"value": GOOD}))
+def test_github_url_without_query(server: FakeHTTP) -> None:
+    server.on("/t", json_answer({"value": GOOD}))
     gh(gh_env(f"{server.url}/t"))
     assert server.requests[0].query == {"audience": ["https://gw.example.com/x?y"]}
 
@@ -162,8 +155,8 @@ def test_github_missing_variable_is_named(missing: str) -> None:
     )
 
 
-def test_github_error_answer_names_url_and_variable_never_the_request_token(server: ScriptedServer) -> None:
-    server.on("/t", (401, {"message": f"Bad token {REQUEST_TOKEN}"}))
+def test_github_error_answer_names_url_and_variable_never_the_request_token(server: FakeHTTP) -> None:
+    server.on("/t", json_answer({"message": f"Bad token {REQUEST_TOKEN}"}, 401))
     url = f"{server.url}/t?api-version=2.0"
     with pytest.raises(FaasProError) as e:
         gh(gh_env(url))
@@ -174,12 +167,12 @@ def test_github_error_answer_names_url_and_variable_never_the_request_token(serv
     assert REQUEST_TOKEN not in line
 
 
-def test_github_redirect_is_not_followed(server: ScriptedServer) -> None:
-    server.on("/t", (302, {}, {"location": f"{server.url}/elsewhere"}))
-    server.on("/elsewhere", (200, {"value": GOOD}))
+def test_github_redirect_is_not_followed(server: FakeHTTP) -> None:
+    server.on("/t", json_answer({}, 302, {"location": f"{server.url}/elsewhere"}))
+    server.on("/elsewhere", json_answer({"value": GOOD}))
     with pytest.raises(FaasProError, match="answered HTTP 302"):
         gh(gh_env(f"{server.url}/t?a=1"))
-    assert [r.path for r in server.requests] == ["/t"]
+    assert [r.url_path for r in server.requests] == ["/t"]
 
 
 def test_github_unreachable_names_the_variable() -> None:
@@ -205,13 +198,13 @@ def test_github_token_is_sent_only_over_https_or_loopback() -> None:
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        ((200, {"count": 0}), "answered without a token"),
-        ((200, b"<html>"), "answered without a token"),
-        ((200, {"value": "opaque"}), "is not a JWT"),
-        ((200, {"value": "x" * 70_000}), "larger than 64 KiB"),
+        (json_answer({"count": 0}), "answered without a token"),
+        (json_answer(b"<html>"), "answered without a token"),
+        (json_answer({"value": "opaque"}), "is not a JWT"),
+        (json_answer({"value": "x" * 70_000}), "larger than 64 KiB"),
     ],
 )
-def test_github_bad_answers(server: ScriptedServer, answer: tuple[Any, ...], expected: str) -> None:
+def test_github_bad_answers(server: FakeHTTP, answer: Answer, expected: str) -> None:
     server.on("/t", answer)
     with pytest.raises(FaasProError, match=expected):
         gh(gh_env(f"{server.url}/t?a=1"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -127,7 +127,7 @@ def test_no_token_means_no_authorization_header() -> None:
 class NotGzip(httpx.SyncByteStream):
     """A body sent as it is (read lazily, as from a socket) under a Content-Encoding it does not have."""
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         yield b"not gzip at all"
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from faas_pro.deps import Deps
 from faas_pro.errors import AuthRequired
 from faas_pro.storage.entry import FORMAT_KEY, TokenEntry
 from faas_pro.usecases.gateway_cmds import expiry_text, saved_token, status
+from tests.support.tokens import compact
 
 EXP = 1_714_558_830.0  # 2024-05-01T10:20:30Z
 
@@ -44,10 +43,7 @@ def _deps(tmp_path: Path, now: float) -> Deps:
 
 
 def _jwt(claims: dict[str, object]) -> str:
-    def b64(obj: object) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    return f"{b64({'alg': 'ES256', 'typ': 'at+jwt'})}.{b64(claims)}.c2ln"
+    return compact({"alg": "ES256", "typ": "at+jwt"}, claims, "c2ln")
 
 
 def test_saved_token_and_status_read_the_typed_entry(tmp_path: Path) -> None:

@@ -12,17 +12,15 @@ import pytest
 from faas_pro.errors import EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE
 from faas_pro.guards import require_jwt_shape
 from faas_pro.storage.secrets import FileSecretStore
-from tests.cli.test_gateway_cli import FakeGateway, gateway, gw, openfaas_token
-from tests.security.conftest import sentinel_jwt
-
-__all__ = ["gateway", "gw"]
+from tests.support.fakegateway import FakeGateway, openfaas_token
+from tests.support.hostile import sentinel_jwt
 
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX modes and owners")
 
 
 @posix
 @pytest.mark.parametrize(("mode", "who"), [(0o770, "group"), (0o707, "others"), (0o777, "group and others")])
-def test_a_data_dir_writable_by_others_is_refused(cli, isolated_env: Path, mode: int, who: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_data_dir_writable_by_others_is_refused(cli, isolated_env: Path, mode: int, who: str) -> None:
     data = isolated_env / "data"
     FileSecretStore(data).put("http://127.0.0.1:8080", {"openfaas_token": openfaas_token()})
     data.chmod(mode)
@@ -33,7 +31,7 @@ def test_a_data_dir_writable_by_others_is_refused(cli, isolated_env: Path, mode:
 
 
 @posix
-def test_a_config_dir_of_another_user_is_refused(cli, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_config_dir_of_another_user_is_refused(cli, isolated_env: Path) -> None:
     if os.getuid() != 0:
         pytest.skip("needs root to give a directory away")
     config = isolated_env / "config"
@@ -57,7 +55,7 @@ def test_a_config_dir_of_another_user_is_refused(cli, isolated_env: Path) -> Non
         ("a+b.c/d.e", "is not a JWT"),
     ],
 )
-def test_tokens_given_by_hand_must_look_like_a_jwt(cli, gw: FakeGateway, value: str, why: str) -> None:  # type: ignore[no-untyped-def]
+def test_tokens_given_by_hand_must_look_like_a_jwt(cli, gw: FakeGateway, value: str, why: str) -> None:
     for args, env, source in (
         (["-k", value], {}, "given with -k/--token"),
         ([], {"FAAS_PRO_TOKEN": value}, "in FAAS_PRO_TOKEN"),
@@ -69,7 +67,7 @@ def test_tokens_given_by_hand_must_look_like_a_jwt(cli, gw: FakeGateway, value: 
     assert gw.requests == []  # refused before any network call
 
 
-def test_a_token_file_with_a_line_break_inside_is_refused(cli, gw: FakeGateway, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_file_with_a_line_break_inside_is_refused(cli, gw: FakeGateway, tmp_path: Path) -> None:
     f = tmp_path / "tok"
     t = sentinel_jwt()
     f.write_text(t[:20] + "\r\n" + t[20:] + "\n")
@@ -82,7 +80,7 @@ def test_surrounding_whitespace_is_dropped() -> None:
     assert require_jwt_shape("  a.b.c\n", "x") == "a.b.c"
 
 
-def test_plain_http_to_a_remote_gateway_needs_insecure_http(cli) -> None:  # type: ignore[no-untyped-def]
+def test_plain_http_to_a_remote_gateway_needs_insecure_http(cli) -> None:
     url = "http://gateway.invalid:8080"
     r = cli("namespaces", "-g", url, "-k", sentinel_jwt())
     assert (r.code, r.stderr) == (
@@ -97,13 +95,13 @@ def test_plain_http_to_a_remote_gateway_needs_insecure_http(cli) -> None:  # typ
         assert r.stderr.startswith(f"WARNING: sending the OpenFaaS token over plain http to {url} (--insecure-http)")
 
 
-def test_plain_http_to_a_remote_idp_needs_insecure_http(cli) -> None:  # type: ignore[no-untyped-def]
+def test_plain_http_to_a_remote_idp_needs_insecure_http(cli) -> None:
     r = cli("auth", "-g", "https://gw.example", "--authority", "http://idp.invalid", "--client-id", "c", "--no-browser")
     assert r.code == EXIT_USAGE
     assert r.stderr.startswith("refusing to send the login's codes and tokens over plain http to http://idp.invalid:")
 
 
-def test_plain_http_to_a_remote_gateway_for_the_exchange_needs_insecure_http(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_plain_http_to_a_remote_gateway_for_the_exchange_needs_insecure_http(cli, tmp_path: Path) -> None:
     f = tmp_path / "tok"
     f.write_text(sentinel_jwt())
     r = cli("auth", "-g", "http://gw.invalid", "--token-file", str(f))
@@ -111,7 +109,7 @@ def test_plain_http_to_a_remote_gateway_for_the_exchange_needs_insecure_http(cli
     assert r.stderr.startswith("refusing to send the token to exchange over plain http to http://gw.invalid:")
 
 
-def test_loopback_http_is_fine(cli, gw: FakeGateway) -> None:  # type: ignore[no-untyped-def]
+def test_loopback_http_is_fine(cli, gw: FakeGateway) -> None:
     for host in ("127.0.0.1", "localhost"):
         cli("namespaces", "-g", gw.url.replace("127.0.0.1", host), "-k", sentinel_jwt())
     assert len(gw.requests) == 2

@@ -18,7 +18,7 @@ from faas_pro.oauth.faas_cli_config import remove_token, write_token
 from faas_pro.storage.secrets import AutoSecretStore, FileSecretStore, KeyringSecretStore
 from faas_pro.storage.settings import GatewaySettings, SettingsStore
 from faas_pro.usecases.logout import LogoutInput, logout
-from tests.unit.test_storage_secrets import DictKeyring
+from tests.support.keyrings import DictKeyring
 
 GW = "https://gw.example.com"
 BASIC = {"gateway": "http://basic.example:8080", "auth": "basic", "token": "dXNlcjpwYXNz"}

@@ -3,8 +3,6 @@ cannot be made to answer on purpose - redirects, HTML, 404)."""
 
 from __future__ import annotations
 
-import base64
-import json
 from urllib.parse import parse_qs
 
 import httpx
@@ -12,15 +10,12 @@ import pytest
 
 from faas_pro.errors import FaasProError, Unreachable
 from faas_pro.oauth.exchange import GRANT_TYPE, ID_TOKEN_TYPE, NoTokenEndpoint, exchange
+from tests.support.tokens import compact
 
 GW = "http://gw.test"
 
 
-def _b64(obj: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
-JWT = f"{_b64({'alg': 'ES256', 'kid': 'k'})}.{_b64({'sub': 'fed:x'})}.c2ln"
+JWT = compact({"alg": "ES256", "kid": "k"}, {"sub": "fed:x"}, "c2ln")
 
 
 def _client(status: int, body: object = None, headers: dict[str, str] | None = None) -> tuple[httpx.Client, list]:  # type: ignore[type-arg]
@@ -85,7 +80,7 @@ def test_connection_refused_is_unreachable_naming_the_gateway() -> None:
 class NotGzip(httpx.SyncByteStream):
     """A body sent as it is (read lazily, as from a socket) under a Content-Encoding it does not have."""
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         yield b"not gzip at all"
 
 

@@ -3,7 +3,6 @@ callback parameter judging, authorization URLs."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import socket
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +16,7 @@ from faas_pro.oauth.duration import format_duration, parse_duration
 from faas_pro.oauth.flows import authorize_url
 from faas_pro.oauth.loopback import LoopbackReceiver, parse_params, parse_redirect_host
 from faas_pro.oauth.pkce import AuthRequestSecrets, s256_challenge
+from tests.support.tokens import b64url
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_request_secrets_are_fresh_and_long() -> None:
     assert len({a.state, a.nonce, a.code_verifier, b.state, b.nonce, b.code_verifier}) == 6
     assert 43 <= len(a.code_verifier) <= 128
     digest = hashlib.sha256(a.code_verifier.encode()).digest()
-    assert a.code_challenge == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert a.code_challenge == b64url(digest)
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ class _Body(httpx.AsyncByteStream):
     def __init__(self, data: bytes) -> None:
         self._data = data
 
-    async def __aiter__(self):  # type: ignore[no-untyped-def]
+    async def __aiter__(self):
         yield self._data
 
 

@@ -1,5 +1,6 @@
 """The invocation forwarder against a real loopback server that answers in each HTTP/1.1 framing:
-chunked, Content-Length (kept alive and reused), until the connection closes, and garbage."""
+chunked, Content-Length (kept alive and reused), until the connection closes, and garbage
+(``serve_raw`` of tests/support/rawhttp.py: raw bytes, which ``FakeHTTP`` cannot send)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from faas_pro.server.backends import BackendError
 from faas_pro.server.forward import Forwarder
+from tests.support.rawhttp import serve_raw
 
 ANSWERS = {
     b"/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
@@ -18,31 +20,6 @@ ANSWERS = {
     b"/eof": b"HTTP/1.0 200 OK\r\n\r\nuntil the end",
     b"/garbage": b"SSH-2.0-OpenSSH\r\n\r\n",
 }
-
-
-async def _serve(seen: list[bytes]) -> tuple[asyncio.Server, int]:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                break
-            seen.append(head)
-            if b"Transfer-Encoding: chunked" in head:
-                body = b""
-                while (size := int((await reader.readuntil(b"\r\n")).strip(), 16)) != 0:
-                    body += (await reader.readexactly(size + 2))[:-2]
-                await reader.readuntil(b"\r\n")
-                seen.append(body)
-            target = head.split(b" ")[1].split(b"?")[0]
-            writer.write(ANSWERS[target])
-            await writer.drain()
-            if target in (b"/eof", b"/garbage"):
-                break
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
 
 
 async def _read(s: object) -> bytes:
@@ -56,7 +33,7 @@ async def _read(s: object) -> bytes:
 def test_each_framing_is_read_and_keep_alive_connections_are_reused() -> None:
     async def run() -> None:
         seen: list[bytes] = []
-        server, port = await _serve(seen)
+        server, port = await serve_raw(ANSWERS, seen)
         f = Forwarder(f"http://127.0.0.1:{port}", timeout=5)
         try:
             s = await f.request("GET", "/chunked", b"q=1", [("X-B", "2")], None, None)

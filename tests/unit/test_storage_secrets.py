@@ -14,9 +14,8 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
 
 from faas_pro.deps import Deps
 from faas_pro.errors import FaasProError, UsageError
@@ -26,29 +25,10 @@ from faas_pro.storage.secrets import (
     MemorySecretStore,
     open_secret_store,
 )
+from tests.support.keyrings import DictKeyring
 
 GW = "https://gw.example.com"
 SENTINEL = "SENTINEL-TOKEN-b7c1e0"
-
-
-class DictKeyring(KeyringBackend):
-    """An in-memory keyring backend (keyring ships none)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.data[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.data.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class LockedKeyring(DictKeyring):

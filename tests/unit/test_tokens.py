@@ -20,7 +20,8 @@ from faas_pro.tokens import (
     pretty,
     verify,
 )
-from tests.unit.test_tokens_appendix_a import AUD, ISS, NOW, World, mint, public_jwk
+from tests.support.tokens import compact, public_jwk
+from tests.support.tokenworld import AUD, ISS, NOW, World
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +53,13 @@ def test_decode_unverified_and_pretty(world: World) -> None:
 
 def test_decode_unverified_is_as_strict_as_verify() -> None:
     with pytest.raises(TokenError, match="duplicate"):
-        decode_unverified(mint({"alg": "ES256"}, '{"a":1,"a":2}', signature=b"x"))
+        decode_unverified(compact({"alg": "ES256"}, '{"a":1,"a":2}', b"x"))
     with pytest.raises(TokenError, match="longer than"):
         decode_unverified("a" * (MAX_TOKEN_BYTES + 1))
     with pytest.raises(TokenError, match="not a string"):
         decode_unverified(b"a.b.c")  # type: ignore[arg-type]
     # an unsigned token decodes (nothing is verified here), the signature segment may be empty
-    assert decode_unverified(mint({"alg": "none"}, {"sub": "x"}))[1] == {"sub": "x"}
+    assert decode_unverified(compact({"alg": "none"}, {"sub": "x"}))[1] == {"sub": "x"}
 
 
 def test_expiry_and_is_expired_use_exp_minus_skew() -> None:
@@ -87,7 +88,7 @@ def test_accepted_variants(world: World) -> None:
     assert verify(ps, jwks_lookup({"keys": [jwk]}), _opts(algorithms=("PS256",)), NOW)["sub"] == "alice"
     # a cryptography public key straight from the lookup, and a token without kid
     plain = world.token(world.header(kid=None), key=world.ec_key)
-    no_kid = mint({"alg": "ES256"}, world.claims(), world.ec_key)
+    no_kid = compact({"alg": "ES256"}, world.claims(), key=world.ec_key)
     assert verify(no_kid, lambda kid: world.ec_key.public_key(), _opts(), NOW)["iss"] == ISS
     with pytest.raises(TokenError, match="kid"):
         verify(plain, lambda kid: world.ec_key.public_key(), _opts(), NOW)

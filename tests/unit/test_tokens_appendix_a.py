@@ -7,122 +7,23 @@ names the reason it must be rejected for, so a row cannot pass by failing for an
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from faas_pro.strictjson import MAX_DEPTH
 from faas_pro.tokens import TokenError, TokenErrorCode, VerifyOptions, jwks_lookup, verify
 from tests.support.listener import Listener
+from tests.support.tokens import b64url, b64url_decode, public_jwk, raw
+from tests.support.tokenworld import AUD, DROP, ISS, NONCE, NOW, World
 
-NOW = 1_700_000_000
-ISS = "https://idp.example.com/realms/main"
-AUD = "https://gw.example.com"
-NONCE = "n-0S6_WzA2Mj"
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _raw(part: dict[str, Any] | str | bytes) -> bytes:
-    if isinstance(part, bytes):
-        return part
-    if isinstance(part, str):
-        return part.encode()
-    return json.dumps(part).encode()
-
-
-def sign(alg: str, key: Any, data: bytes) -> bytes:
-    if alg == "ES256":
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    if alg == "RS256":
-        return bytes(key.sign(data, padding.PKCS1v15(), hashes.SHA256()))
-    if alg == "PS256":
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-        return bytes(key.sign(data, pss, hashes.SHA256()))
-    if alg.upper().startswith("HS"):
-        return hmac.new(key, data, hashlib.sha256).digest()
-    return b""
-
-
-def mint(
-    header: dict[str, Any] | str | bytes,
-    payload: dict[str, Any] | str | bytes,
-    key: Any = None,
-    alg: str | None = None,
-    signature: bytes | None = None,
-) -> str:
-    """A compact JWS from (possibly raw) header and payload, signed with ``key`` unless given."""
-    if alg is None and isinstance(header, dict):
-        alg = header.get("alg")
-    signing_input = f"{b64(_raw(header))}.{b64(_raw(payload))}"
-    if signature is None:
-        signature = sign(str(alg), key, signing_input.encode()) if key is not None else b""
-    return f"{signing_input}.{b64(signature)}"
-
-
-def public_jwk(key: Any, kid: str, alg: str) -> dict[str, Any]:
-    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-
-    algo = ECAlgorithm if alg.startswith("ES") else RSAAlgorithm
-    jwk: dict[str, Any] = json.loads(algo.to_jwk(key.public_key()))
-    jwk.update(kid=kid, alg=alg, use="sig")
-    return jwk
-
-
-@dataclass
-class World:
-    ec_key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
-    rsa_key: Any = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    attacker: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
-    other_issuer: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
-
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [public_jwk(self.ec_key, "k1", "ES256"), public_jwk(self.rsa_key, "r1", "RS256")]}
-
-    def header(self, **changes: Any) -> dict[str, Any]:
-        h: dict[str, Any] = {"alg": "ES256", "kid": "k1", "typ": "JWT"}
-        h.update(changes)
-        return {k: v for k, v in h.items() if v is not _DROP}
-
-    def claims(self, **changes: Any) -> dict[str, Any]:
-        c: dict[str, Any] = {
-            "iss": ISS,
-            "aud": AUD,
-            "sub": "alice",
-            "iat": NOW - 30,
-            "nbf": NOW - 30,
-            "exp": NOW + 300,
-            "jti": "j-1",
-            "nonce": NONCE,
-        }
-        c.update(changes)
-        return {k: v for k, v in c.items() if v is not _DROP}
-
-    def token(self, header: Any = None, payload: Any = None, key: Any = None, **kw: Any) -> str:
-        return mint(
-            self.header() if header is None else header,
-            self.claims() if payload is None else payload,
-            self.ec_key if key is None else key,
-            **kw,
-        )
-
-
-_DROP = object()
 OPTIONS = VerifyOptions(issuer=ISS, audiences=(AUD,), typ=None, reject_typ=("at+jwt",), nonce=NONCE)
 
 
@@ -160,7 +61,8 @@ def own_listener() -> Iterator[Listener]:
 
 
 # Each case: (id, builder(world, ctx) -> (token, options or None), expected reason substring)
-Case = tuple[str, Callable[[World, dict[str, Any]], tuple[str, VerifyOptions | None]], str]
+# (the builder is typed loosely: several take the loop's value as a default argument)
+Case = tuple[str, Callable[..., tuple[str, VerifyOptions | None]], str]
 
 
 def _pem(w: World) -> bytes:
@@ -180,17 +82,17 @@ def _hs_forms(w: World) -> dict[str, bytes]:
 
 
 def _der_sig(w: World) -> str:
-    h = b64(_raw(w.header()))
-    p = b64(_raw(w.claims()))
+    h = b64url(raw(w.header()))
+    p = b64url(raw(w.claims()))
     der = w.ec_key.sign(f"{h}.{p}".encode(), ec.ECDSA(hashes.SHA256()))
-    return f"{h}.{p}.{b64(der)}"
+    return f"{h}.{p}.{b64url(der)}"
 
 
 def _flip(token: str) -> str:
     h, p, s = token.split(".")
-    sig = bytearray(base64.urlsafe_b64decode(s + "=="))
+    sig = bytearray(b64url_decode(s))
     sig[10] ^= 0x01
-    return f"{h}.{p}.{b64(bytes(sig))}"
+    return f"{h}.{p}.{b64url(bytes(sig))}"
 
 
 def _with_sig(token: str, sig: str) -> str:
@@ -247,7 +149,7 @@ CASES += [
     ),
     (
         "A4-jwk-attacker-no-kid",
-        lambda w, c: (w.token(w.header(kid=_DROP, jwk=public_jwk(w.attacker, "x", "ES256")), key=w.attacker), None),
+        lambda w, c: (w.token(w.header(kid=DROP, jwk=public_jwk(w.attacker, "x", "ES256")), key=w.attacker), None),
         "unknown kid",
     ),
     ("A5-jku", lambda w, c: (w.token(w.header(kid="evil", jku=c["url"]), key=w.attacker), None), "unknown kid"),
@@ -270,7 +172,7 @@ CASES += [
     (
         "A9-missing-typ-at-gateway",
         lambda w, c: (
-            w.token(w.header(typ=_DROP)),
+            w.token(w.header(typ=DROP)),
             VerifyOptions(issuer=ISS, audiences=(AUD,), typ=("at+jwt",), nonce=NONCE),
         ),
         "typ",
@@ -281,7 +183,7 @@ CASES += [
     ("A10-truncated", lambda w, c: (w.token()[:-4], None), "64 bytes"),
     ("A10-DER", lambda w, c: (_der_sig(w), None), "64 bytes"),
     ("A10-MAYCAQACAQA", lambda w, c: (_with_sig(w.token(), "MAYCAQACAQA"), None), "64 bytes"),
-    ("A10-zero-r-s", lambda w, c: (_with_sig(w.token(), b64(bytes(64))), None), "does not verify"),
+    ("A10-zero-r-s", lambda w, c: (_with_sig(w.token(), b64url(bytes(64))), None), "does not verify"),
     ("A10-empty", lambda w, c: (_with_sig(w.token(), ""), None), "empty"),
     (
         "A10-rsa-bit-flipped",
@@ -308,7 +210,7 @@ CASES.append(
     )
 )
 for _name, _aud in [
-    ("missing", _DROP),
+    ("missing", DROP),
     ("other", "https://other.example.com"),
     ("ours-and-other", [AUD, "https://other.example.com"]),
     ("empty-list", []),
@@ -325,7 +227,7 @@ for _name, _aud in [
     )
 for _name, _exp, _why in [
     ("past-leeway+1", NOW - 61, "expired"),
-    ("missing", _DROP, "exp is missing"),
+    ("missing", DROP, "exp is missing"),
     ("string", "9999999999", "NumericDate"),
     ("true", True, "NumericDate"),
     ("1e309", "1e309", "NumericDate"),
@@ -351,11 +253,11 @@ CASES += [
     ("A14-nbf-future", lambda w, c: (w.token(payload=w.claims(nbf=NOW + 61)), None), "not valid yet"),
     ("A14-iat-future", lambda w, c: (w.token(payload=w.claims(iat=NOW + 61)), None), "future"),
     ("A14-nbf-string", lambda w, c: (w.token(payload=w.claims(nbf="0")), None), "NumericDate"),
-    ("A15-sub-missing", lambda w, c: (w.token(payload=w.claims(sub=_DROP)), None), "sub"),
+    ("A15-sub-missing", lambda w, c: (w.token(payload=w.claims(sub=DROP)), None), "sub"),
     ("A15-sub-empty", lambda w, c: (w.token(payload=w.claims(sub="")), None), "sub"),
     ("A15-sub-number", lambda w, c: (w.token(payload=w.claims(sub=123)), None), "sub"),
     ("A15-sub-list", lambda w, c: (w.token(payload=w.claims(sub=["alice"])), None), "sub"),
-    ("A16-nonce-missing", lambda w, c: (w.token(payload=w.claims(nonce=_DROP)), None), "nonce"),
+    ("A16-nonce-missing", lambda w, c: (w.token(payload=w.claims(nonce=DROP)), None), "nonce"),
     ("A16-nonce-different", lambda w, c: (w.token(payload=w.claims(nonce="other")), None), "nonce"),
     ("A16-nonce-number", lambda w, c: (w.token(payload=w.claims(nonce=1)), None), "nonce"),
     (

@@ -12,7 +12,7 @@ from faas_pro.oauth.idp_client import IdpClient
 from faas_pro.oauth.pkce import AuthRequestSecrets
 from faas_pro.oauth.progress import Progress
 from faas_pro.oauth.refresh import RefreshRejected
-from tests.unit.login._fake import CLIENT, ISSUER, FakeWorld, Signer
+from tests.support.loginworld import CLIENT, ISSUER, FakeWorld, Signer
 
 
 def _client(world: FakeWorld, secret: str | None = None) -> IdpClient:

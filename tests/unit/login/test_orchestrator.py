@@ -11,7 +11,7 @@ import pytest
 from faas_pro.errors import AuthRequired, FaasProError, Interrupted, UsageError
 from faas_pro.storage.secrets import MemorySecretStore
 from faas_pro.usecases.login import LoginInput, login
-from tests.unit.login._fake import CLIENT, GATEWAY, ISSUER, FakeWorld, make_deps, recorder, stderr_of
+from tests.support.loginworld import CLIENT, GATEWAY, ISSUER, FakeWorld, make_deps, recorder, stderr_of
 
 BASE = LoginInput(gateway=GATEWAY, authority=ISSUER, client_id=CLIENT)
 SAVED = {"idp_issuer": ISSUER, "idp_client_id": CLIENT, "idp_refresh_token": "rt-0", "openfaas_token": "old"}

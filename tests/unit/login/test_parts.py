@@ -16,7 +16,7 @@ from faas_pro.storage.entry import FORMAT_KEY, TokenEntry, UnknownEntryFormat
 from faas_pro.storage.lock import LockBusy, gateway_lock
 from faas_pro.usecases.login.context import locked
 from faas_pro.usecases.login.grants import RUNNERS
-from tests.unit.login._fake import GATEWAY, FakeWorld, make_deps, recorder, stderr_of
+from tests.support.loginworld import GATEWAY, FakeWorld, make_deps, recorder, stderr_of
 
 
 def test_every_grant_has_exactly_one_runner() -> None:

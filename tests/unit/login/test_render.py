@@ -7,7 +7,7 @@ from pathlib import Path
 
 from faas_pro.cli.auth import render_login
 from faas_pro.usecases.login import LoginOutput
-from tests.unit.login._fake import GATEWAY, ISSUER, NOW, FakeWorld, make_deps, stderr_of
+from tests.support.loginworld import GATEWAY, ISSUER, NOW, FakeWorld, make_deps, stderr_of
 
 
 def _out(token: str, **kw: object) -> LoginOutput:

@@ -1,39 +1,24 @@
 """An identity provider and a faas-pro gateway behind one ``httpx.MockTransport``, for the fast login
-tests: real ES256 signatures (the code under test verifies them), answers a test can change, and a
+tests (tests/unit/login/): real ES256 signatures (the code under test verifies them), answers a test can change, and a
 record of every request. Nothing listens on a port."""
 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from faas_pro.deps import Deps
+from tests.support.tokens import Signer
 
 ISSUER = "https://idp.test"
 GATEWAY = "https://gw.test:8080"  # https: a token goes to a non-loopback http host only with --insecure-http
 CLIENT = "faas-cli"
 NOW = 1_700_000_000.0
-
-
-class Signer:
-    def __init__(self, kid: str) -> None:
-        self.kid = kid
-        self.key = ec.generate_private_key(ec.SECP256R1())
-
-    def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "ES256"}]}
-
-    def mint(self, claims: dict[str, Any], typ: str = "JWT") -> str:
-        return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": self.kid, "typ": typ})
 
 
 class FakeWorld:

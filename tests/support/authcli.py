@@ -1,6 +1,6 @@
-"""Helpers for the `faas-pro auth` end-to-end tests (imported by tests/integration/test_auth_*.py).
+"""Helpers for the `faas-pro auth` end-to-end tests (tests/integration/test_auth_*.py and others).
 
-The CLI runs as a real subprocess (``python -m faas_pro auth …``) with ``--port 0`` and a
+The CLI runs as a real subprocess (``run_cli``/``start_cli`` of tests/support/inproc.py) with ``--port 0`` and a
 ``--browser-command`` that plays the user's browser (tests/support/http_browser.py or
 chromium_browser.py). The suite's autouse fixture has already pointed config and data
 directories at the test's tmp_path through the environment, which the subprocess inherits.
@@ -11,13 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.inproc import ROOT
+
 HTTP_BROWSER = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'tests/support/http_browser.py'))}"
 CHROMIUM_BROWSER = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'tests/support/chromium_browser.py'))}"
 
@@ -47,28 +43,6 @@ def auth_argv(issuer: str, *extra: str, browser: str = HTTP_BROWSER) -> list[str
         "never",  # these tests read the request's parameters in the URL (PAR: tests/integration/test_par.py)
         *extra,
     ]
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "faas_pro", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "faas_pro", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def wait_for_file(path: Path, timeout: float = 30.0) -> str:
@@ -102,7 +76,7 @@ def verify_jwt(token: str, jwks: dict[str, Any], *, issuer: str, audience: str, 
     """Independent check with PyJWT against the IdP's published keys."""
     kid = jwt.get_unverified_header(token)["kid"]
     key = next(k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid)
-    return jwt.decode(token, key.key, algorithms=[alg], audience=audience, issuer=issuer, leeway=30)  # type: ignore[no-any-return]
+    return jwt.decode(token, key.key, algorithms=[alg], audience=audience, issuer=issuer, leeway=30)
 
 
 def config_dir() -> Path:
@@ -119,19 +93,6 @@ def saved_settings() -> dict[str, Any]:
 
 def saved_tokens() -> dict[str, Any]:
     return json.loads((data_dir() / "tokens.json").read_text())  # type: ignore[no-any-return]
-
-
-@contextmanager
-def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A real HTTP server on a free loopback port (for what no real part produces); yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def get(url: str, **kw: Any) -> httpx.Response:

@@ -1,0 +1,5 @@
+"""Fixtures of the tests/cli modules: the gateway stand-in of tests/support/fakegateway.py."""
+
+from tests.support.fakegateway import gateway, gw
+
+__all__ = ["gateway", "gw"]

@@ -1,0 +1,27 @@
+"""The environment variables the suite clears for every test (tests/conftest.py's ``isolated_env``),
+so that nothing of the user's gateway settings, CI, browser or proxy reaches a test."""
+
+CLEARED = (
+    "OPENFAAS_URL",
+    "OPENFAAS_CONFIG",
+    "FAAS_PRO_TOKEN",
+    "FAAS_PRO_CLIENT_SECRET",
+    "FAAS_PRO_ID_TOKEN",
+    "BROWSER",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "SSH_CONNECTION",
+    "SSH_CLIENT",
+    "SSH_TTY",
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
