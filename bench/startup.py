@@ -77,41 +77,10 @@ def time_runs(cmds: dict[str, Cmd], runs: int) -> dict[str, list[float]]:
 @contextmanager
 def secret_service(tmp: Path) -> Iterator[str]:
     """A private D-Bus session bus with an unlocked gnome-keyring (Secret Service) on it: its address."""
-    run = tmp / "ss-run"
-    run.mkdir(mode=0o700)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp / "ss-home"), "XDG_RUNTIME_DIR": str(run)}
-    bus = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert bus.stdout is not None
-    address = bus.stdout.readline().strip()
-    daemon = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        env={**env, "DBUS_SESSION_BUS_ADDRESS": address},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    assert daemon.stdin is not None
-    daemon.stdin.write(b"bench-keyring-password")
-    daemon.stdin.close()
-    try:
-        probe = "from keyring.backends.SecretService import Keyring as K; K.priority"
-        for _ in range(100):  # until org.freedesktop.secrets is on the bus
-            ok = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": address})
-            if ok.returncode == 0:
-                break
-            time.sleep(0.2)
+    from tests.support.secret_service import secret_service as start
+
+    with start(tmp / "ss-home", b"bench-keyring-password") as address:
         yield address
-    finally:
-        for p in (daemon, bus):
-            p.terminate()
-            p.wait(timeout=10)
-        bus.stdout.close()
 
 
 def start_gateway(tmp: Path, issuer: str) -> tuple[subprocess.Popen[str], str]:

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tests.support.authcli import auth_argv, data_dir
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP
 from tests.support.inproc import run_cli
+from tests.support.secret_service import secret_service as start_secret_service
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")),
@@ -41,62 +41,8 @@ NOT_PROBED = {"keyring.backends.SecretService", "keyring.backends.fail"}
 @pytest.fixture(scope="module")
 def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private session bus with an unlocked gnome-keyring on it; yields the bus address."""
-    root = tmp_path_factory.mktemp("secret-service")
-    run = root / "run"
-    run.mkdir(mode=0o700)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(root),
-        "XDG_DATA_HOME": str(root / "data"),
-        "XDG_CONFIG_HOME": str(root / "config"),
-        "XDG_RUNTIME_DIR": str(run),
-    }
-    bus = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert bus.stdout is not None
-    address = bus.stdout.readline().strip()
-    assert address.startswith("unix:"), address
-    daemon = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        env={**env, "DBUS_SESSION_BUS_ADDRESS": address},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    assert daemon.stdin is not None
-    daemon.stdin.write(b"test-keyring-password")
-    daemon.stdin.close()
-    try:
-        _wait_for_secret_service(address)
+    with start_secret_service(tmp_path_factory.mktemp("secret-service")) as address:
         yield address
-    finally:
-        for p in (daemon, bus):
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if bus.stdout is not None:
-            bus.stdout.close()
-
-
-def _wait_for_secret_service(address: str, timeout: float = 20.0) -> None:
-    from jeepney.io.blocking import open_dbus_connection
-    from secretstorage import check_service_availability
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open_dbus_connection(bus=address) as conn:
-            if check_service_availability(conn):
-                return
-        time.sleep(0.1)
-    raise AssertionError("gnome-keyring did not register org.freedesktop.secrets")
 
 
 def keyring_entry(address: str, gateway: str) -> dict[str, str] | None:
