@@ -17,61 +17,23 @@ import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.chromium import WebDriver, chromium_session, free_port
-from tests.support.gateway import Server, issuer_yaml, keygen, policy_yaml, role_yaml, running, write_iam
-from tests.support.idp import USERS, IdP, start_idp
+from tests.support.chromium import chromium_session, free_port
+from tests.support.dashboard import COOKIE, DashboardBrowser
+from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, write_iam
+from tests.support.idp import start_idp
 from tests.support.issuer import bearer, exchange, user_token
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
 XSS = "<script>alert(1)</script>"
-COOKIE = "faas-pro-session"
 
 
-class Env:
-    def __init__(self, gw: Server, idp: IdP, shots: Path, d: WebDriver) -> None:
-        self.gw, self.idp, self.shots, self.d = gw, idp, shots, d
-        self.url = gw.url
-
-    def shot(self, name: str) -> Path:
-        path = self.shots / f"dashboard-{name}.png"
-        self.d.screenshot(path)
-        return path
-
-    def reset(self) -> None:
-        self.d.cmd("DELETE", "/cookie")
-        self.d.go(self.idp.issuer + "/.well-known/openid-configuration")
-        self.d.cmd("DELETE", "/cookie")
-
-    def login(self, user: str, *, expect: str = "#namespaces, #no-namespaces") -> float:
-        """From the login page: click Log in, sign in at the IdP; seconds until ``expect`` shows."""
-        self.d.go(self.url + "/ui/")
-        self.d.find("#login")
-        t0 = time.perf_counter()
-        self.d.click("#login")
-        self.d.type("#username", user)
-        self.d.type("#password", USERS[user])
-        self.d.click("#sign-in")
-        self.d.find(expect)
-        return time.perf_counter() - t0
-
-    def all(self, css: str) -> list[str]:
-        els = self.d.cmd("POST", "/elements", {"using": "css selector", "value": css})
-        return [str(self.d.cmd("GET", f"/element/{next(iter(e.values()))}/text")) for e in els]
-
-    def js(self, script: str) -> Any:
-        return self.d.cmd("POST", "/execute/sync", {"script": script, "args": []})
-
-    def session_cookie(self) -> dict[str, Any]:
-        cookies = self.d.cmd("GET", "/cookie")
-        found = [c for c in cookies if c["name"] == COOKIE]
-        assert found, cookies
-        return found[0]  # type: ignore[no-any-return]
+class Env(DashboardBrowser):
+    """The registry-mode dashboard session."""
 
 
 @pytest.fixture(scope="module")
