@@ -11,8 +11,6 @@ readable pages. Cookies, CSRF, deletion and logout are checked in upstream mode
 
 from __future__ import annotations
 
-import os
-import shutil
 import statistics
 import time
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ import httpx
 import pytest
 
 from tests.support.chromium import chromium_session, free_port
-from tests.support.dashboard import COOKIE, DashboardBrowser
+from tests.support.dashboard import COOKIE, DashboardBrowser, keep_shots
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, write_iam
 from tests.support.idp import start_idp
 from tests.support.issuer import bearer, exchange, user_token
@@ -87,10 +85,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             with chromium_session() as d:
                 d.cmd("POST", "/window/rect", {"width": 1200, "height": 820})
                 yield Env(gw, idp, shots, d)
-        target = os.environ.get("DASHBOARD_SHOTS")
-        if target:
-            for p in shots.glob("*.png"):
-                shutil.copy(p, Path(target) / p.name)
+        keep_shots(shots)
 
 
 def test_alice_sees_staging_only_and_what_she_may_do(env: Env) -> None:
@@ -99,12 +94,7 @@ def test_alice_sees_staging_only_and_what_she_may_do(env: Env) -> None:
     d.go(env.url + "/ui/")
     d.find("#login")
     env.shot("login")
-    times = []
-    for _ in range(3):
-        times.append(env.login("alice"))
-        env.reset()
-    env.login("alice")
-    ms = [round(t * 1000) for t in times]
+    ms = env.login_times("alice", 3)
     print(f"\nlogin → namespaces: median {statistics.median(ms):.0f} ms of {ms}")
     assert env.all("#namespaces a.ns") == ["staging"]
     env.shot("namespaces")

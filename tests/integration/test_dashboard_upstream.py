@@ -14,9 +14,7 @@ them, e.g. to docs/img).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import statistics
 import time
 from collections.abc import Iterator
@@ -27,7 +25,7 @@ import httpx
 import pytest
 
 from tests.support.chromium import WebDriver, chromium_session, free_port
-from tests.support.dashboard import COOKIE, DashboardBrowser
+from tests.support.dashboard import COOKIE, DashboardBrowser, keep_shots
 from tests.support.gateway import Server, issuer_yaml, keygen, policy_yaml, role_yaml, running, write_iam
 from tests.support.idp import IdP, start_idp
 from tests.support.issuer import bearer, exchange, user_token
@@ -104,10 +102,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                 d.cmd("POST", "/window/rect", {"width": 1200, "height": 820})
                 yield Env(gw, idp, up, shots, d)
             assert CREDS.split(":")[1] not in gw.stderr() and "Traceback" not in gw.stderr()
-        target = os.environ.get("DASHBOARD_SHOTS")
-        if target:
-            for p in shots.glob("*.png"):
-                shutil.copy(p, Path(target) / p.name)
+        keep_shots(shots)
 
 
 def test_alice_sees_staging_only_invokes_scales_and_reads_logs(env: Env) -> None:
@@ -116,12 +111,7 @@ def test_alice_sees_staging_only_invokes_scales_and_reads_logs(env: Env) -> None
     d.go(env.url + "/ui/")
     d.find("#login")
     env.shot("login")
-    times = []
-    for _ in range(5):
-        times.append(env.login("alice"))
-        env.reset()
-    env.login("alice")
-    ms = [round(t * 1000) for t in times]
+    ms = env.login_times("alice", 5)
     print(f"\nlogin → namespaces (upstream mode): median {statistics.median(ms):.0f} ms of {ms}")
     assert env.all("#namespaces a.ns") == ["staging"]  # the upstream has openfaas-fn, prod and staging
     env.shot("namespaces")

@@ -3,6 +3,8 @@ modules (registry and upstream mode) do the same way."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,14 @@ from tests.support.gateway import Server
 from tests.support.idp import USERS, IdP
 
 COOKIE = "faas-pro-session"
+
+
+def keep_shots(shots: Path) -> None:
+    """Copy the run's screenshots to ``$DASHBOARD_SHOTS`` when set (how docs/img/ is refreshed)."""
+    target = os.environ.get("DASHBOARD_SHOTS")
+    if target:
+        for p in shots.glob("*.png"):
+            shutil.copy(p, Path(target) / p.name)
 
 
 class DashboardBrowser:
@@ -42,6 +52,16 @@ class DashboardBrowser:
         self.d.click("#sign-in")
         self.d.find(expect)
         return time.perf_counter() - t0
+
+    def login_times(self, user: str, n: int) -> list[int]:
+        """Log in ``n`` times from a clean browser, then once more to stay logged in: milliseconds
+        from clicking "Log in" to the namespaces page, one per run."""
+        times = []
+        for _ in range(n):
+            times.append(round(self.login(user) * 1000))
+            self.reset()
+        self.login(user)
+        return times
 
     def all(self, css: str) -> list[str]:
         els = self.d.cmd("POST", "/elements", {"using": "css selector", "value": css})
