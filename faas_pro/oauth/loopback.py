@@ -241,7 +241,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._deliver(body)
 
     def _deliver(self, query: str) -> None:
-        self._html(*self.server.receiver.deliver(query))
+        receiver = self.server.receiver
+        page, recorded = receiver.judge(query)
+        try:
+            self._html(*page)
+        finally:
+            # only now may the login go on (and the CLI exit): the page is in the socket's buffer,
+            # so the browser sees the whole page even when the CLI stops at once (an IdP error)
+            if recorded:
+                receiver.announce()
 
 
 def parse_params(query: str) -> dict[str, str] | None:
@@ -326,22 +334,36 @@ class LoopbackReceiver:
         )
 
     def deliver(self, query: str) -> tuple[int, str, str, str]:
-        """Judge one authorization response; returns (status, title, element id, message) for the page."""
+        """Judge one authorization response and let ``wait`` return; the page (status, title,
+        element id, message) for whoever delivered it."""
+        page, recorded = self.judge(query)
+        if recorded:
+            self.announce()
+        return page
+
+    def judge(self, query: str) -> tuple[tuple[int, str, str, str], bool]:
+        """Judge one authorization response: its page, and whether it is the login's outcome (then
+        the caller answers first and calls ``announce``, so the page is never cut off by an exit)."""
+        refused = 400, "faas-pro: request refused", "faas-pro-rejected"
         params = parse_params(query)
         if params is None:
-            return 400, "faas-pro: request refused", "faas-pro-rejected", "Malformed or duplicated parameters."
+            return (*refused, "Malformed or duplicated parameters."), False
         state = params.get("state")
         if state is None or not hmac.compare_digest(state.encode(), self._state.encode()):
-            return 400, "faas-pro: request refused", "faas-pro-rejected", "Missing or unexpected state; ignored."
+            return (*refused, "Missing or unexpected state; ignored."), False
         with self._lock:
             if self._outcome is not None:
-                return 400, "faas-pro: request refused", "faas-pro-rejected", "This login is already complete."
+                return (*refused, "This login is already complete."), False
             outcome = self._judge(params)
             self._outcome = outcome
-        self._done.set()
         if outcome.error is not None:
-            return 400, "faas-pro: login failed", "faas-pro-error", outcome.error.message
-        return 200, "faas-pro: login received", "faas-pro-done", "You can close this window and return to the terminal."
+            return (400, "faas-pro: login failed", "faas-pro-error", outcome.error.message), True
+        done = "You can close this window and return to the terminal."
+        return (200, "faas-pro: login received", "faas-pro-done", done), True
+
+    def announce(self) -> None:
+        """The outcome is recorded and answered: ``wait`` returns."""
+        self._done.set()
 
     def _judge(self, params: dict[str, str]) -> _Outcome:
         iss = params.get("iss")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,6 +81,33 @@ def test_access_denied_with_the_right_state_stops_with_the_idp_text(login: Login
     assert code == EXIT_ERROR and out == ""
     assert err.strip().endswith(f"the identity provider refused the login: access_denied: {desc}")
     assert "Traceback" not in err
+
+
+_EXIT_AT_ONCE = """
+import os, sys
+from faas_pro.oauth.loopback import LoopbackReceiver, parse_redirect_host
+r = LoopbackReceiver(parse_redirect_host(None), 0, state="S" * 43, issuer="http://idp", required=("code",))
+r.start()
+print(r.port, flush=True)
+try:
+    r.wait(30)
+finally:
+    os._exit(3)  # the harshest CLI: gone the instant the login's outcome is known
+"""
+
+
+def test_the_error_page_is_whole_even_when_the_cli_exits_at_once() -> None:
+    # the CLI stops as soon as the IdP's error arrives; the browser must still get the whole page
+    # (it used to be cut off now and then: the login went on before the page was written)
+    for _ in range(8):
+        with subprocess.Popen([sys.executable, "-c", _EXIT_AT_ONCE], stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None
+            port = int(child.stdout.readline())
+            url = f"http://127.0.0.1:{port}/oauth/callback"
+            r = httpx.get(url, params={"error": "access_denied", "state": "S" * 43}, timeout=10)
+            assert r.status_code == 400 and r.text.endswith("</body></html>")
+            assert "the identity provider refused the login: access_denied" in r.text
+            assert child.wait(10) == 3
 
 
 def test_denied_at_the_real_idp_consent_page(idp: IdP) -> None:
