@@ -4,6 +4,7 @@ user's config or keyring."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,15 @@ from tests.support.gateway import keygen
 from tests.support.idp import IdP, start_idp
 from tests.support.inproc import CliRunner, run_inproc
 from tests.support.issuer import FakeIssuer
+
+
+@pytest.fixture(autouse=True, scope="module")
+def collect_garbage_per_module() -> Iterator[None]:
+    """A full collection after each module: a resource some test forgot to close (a socket, a pipe,
+    a process never waited for) is a ResourceWarning, i.e. an error, raised in that module's last
+    teardown, not in whichever later test happens to run the collector."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -159,20 +159,20 @@ def test_auth_with_only_the_gateway_repeats_the_saved_grant_and_scopes(idp: IdP,
 
 def test_callback_port_defaults_to_31111(idp: IdP, tmp_path: Path) -> None:
     # The browser only records the URL and never connects: port 31111 is held for the 2 s of --timeout.
-    # Where something else holds 31111 right now (another test run on this machine), the refusal must
-    # name that port: either way the default is 31111, and nothing is saved.
-    import socket
-
-    with socket.socket() as probe:
-        busy = probe.connect_ex(("127.0.0.1", 31111)) == 0
-    if busy:
-        r = run_cli("auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--no-exchange", "--timeout", "2s")
-        assert r.returncode == EXIT_ERROR and "port 31111 on 127.0.0.1 is already in use" in r.stderr, r.stderr
-    else:
-        url = _recorded_url(tmp_path, "auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--no-exchange")
-        redirect_uri, params = callback_of(url)
+    # Where something else holds 31111 at that moment (another test run on this machine), the refusal
+    # must name that port: either way the default is 31111, and nothing is saved. (Decided by the run
+    # itself, not by a probe beforehand: a probe misses a socket that is bound but not listening.)
+    record = tmp_path / "recorded-url"
+    argv = ("auth", "--authority", idp.issuer, "--client-id", "faas-cli", "--no-exchange", "--par", "never")
+    r = run_cli(*argv, "--browser-command", HTTP_BROWSER, "--timeout", "2s", env={"TEST_BROWSER_RECORD": str(record)})
+    assert r.returncode == EXIT_ERROR, r.stderr
+    if record.exists():
+        assert "no login response arrived within 2s (--timeout)" in r.stderr, r.stderr
+        redirect_uri, params = callback_of(record.read_text())
         assert redirect_uri == "http://127.0.0.1:31111/oauth/callback"
         assert params["response_type"] == "code" and params["scope"].split()[:3] == ["openid", "profile", "email"]
+    else:  # 31111 taken by someone else right now: in use, or not free yet
+        assert "port 31111 on 127.0.0.1 is " in r.stderr, r.stderr
     assert not (config_dir() / "settings.json").exists()
 
 

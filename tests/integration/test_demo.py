@@ -122,6 +122,7 @@ def _start(tmp_path: Path, *, via_shell: bool = False) -> Demo:
         text = "".join(_read_until_ready(proc))
     except BaseException:
         proc.kill()
+        proc.communicate()  # waits, and closes the pipe
         raise
     return Demo(pid, proc, text, stderr)
 

@@ -81,9 +81,13 @@ class WebDriver:
                 }
             }
         }
-        r = self.c.post("/session", json=caps).json()["value"]
-        if "sessionId" not in r:
-            raise RuntimeError(f"chromedriver refused the session: {r}")
+        try:
+            r = self.c.post("/session", json=caps).json()["value"]
+            if "sessionId" not in r:
+                raise RuntimeError(f"chromedriver refused the session: {r}")
+        except BaseException:
+            self.c.close()  # an unclosed client's sockets are ResourceWarnings in whatever test runs the GC
+            raise
         self.sid = r["sessionId"]
 
     def cmd(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
@@ -153,4 +157,5 @@ def chromium_session() -> Iterator[WebDriver]:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()  # a Popen never waited for is a ResourceWarning when it is collected, much later
         shutil.rmtree(profile, ignore_errors=True)

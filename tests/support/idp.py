@@ -86,7 +86,8 @@ def start_idp(**env: str) -> Iterator[IdP]:
     line = proc.stdout.readline()
     if not line.startswith("IDP_READY "):
         proc.kill()
-        raise RuntimeError(f"test IdP did not start: {line!r} {proc.stderr.read()}")
+        _, err_text = proc.communicate()  # waits, and closes both pipes
+        raise RuntimeError(f"test IdP did not start: {line!r} {err_text}")
     info = json.loads(line.split(" ", 1)[1])
     idp = IdP(issuer=info["issuer"], port=info["port"], info=info, proc=proc)
     err = proc.stderr
