@@ -100,6 +100,10 @@ class Deps:
         return self.stdin_is_tty() and not self.env.get("CI")
 
     def warn(self, message: str) -> None:
+        if "FAAS_PRO_PLUGIN" in self.env:  # run as `faas-cli pro …`: name the commands that way
+            from faas_pro.usecases.plugin import as_typed
+
+            message = as_typed(message, self.env)
         print(message, file=self.stderr, flush=True)
 
     def http(

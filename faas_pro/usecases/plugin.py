@@ -51,6 +51,31 @@ def command_name(env: Mapping[str, str]) -> str:
     return f"faas-cli {name}" if name and _NAME.fullmatch(name) else "faas-pro"
 
 
+# the commands a message may tell the user to run (tests/cli/test_plugin.py keeps it equal to the app's)
+COMMANDS = (
+    "auth",
+    "completion",
+    "iam",
+    "list",
+    "logout",
+    "ls",
+    "namespaces",
+    "plugin",
+    "serve",
+    "status",
+    "token",
+    "use",
+)
+_COMMAND_REF = re.compile(r"(?<![\w./-])faas-pro (?=(?:" + "|".join(COMMANDS) + r")\b|-)")
+
+
+def as_typed(text: str, env: Mapping[str, str]) -> str:
+    """``text`` with every suggested ``faas-pro COMMAND`` spelled as the user runs this program:
+    ``faas-cli pro COMMAND`` in plugin mode; unchanged otherwise (paths, file names, "faas-pro:" too)."""
+    me = command_name(env)
+    return text if me == "faas-pro" else _COMMAND_REF.sub(me + " ", text)
+
+
 # --------------------------------------------------------------------------- where
 
 

@@ -68,6 +68,44 @@ def test_plugin_mode_is_the_shims_environment_marker() -> None:
     assert uc.command_name(plugin) == "faas-cli pro" and uc.command_name(plain) == "faas-pro"
 
 
+def test_hints_name_the_commands_as_typed_in_plugin_mode() -> None:
+    plugin, plain = {"FAAS_PRO_PLUGIN": "pro"}, dict[str, str]()
+    hint = "not logged in to http://gw; run 'faas-pro auth -g http://gw' (see faas-pro --help)"
+    assert (
+        uc.as_typed(hint, plugin)
+        == "not logged in to http://gw; run 'faas-cli pro auth -g http://gw' (see faas-cli pro --help)"
+    )
+    assert uc.as_typed(hint, plain) == hint
+    assert (
+        uc.as_typed("faas-pro plugin install --force", {"FAAS_PRO_PLUGIN": "sso"})
+        == "faas-cli sso plugin install --force"
+    )
+    # a path, a file name, the program's own name and prose are not commands
+    for text in ("/usr/bin/faas-pro auth", "~/.config/faas-pro/settings.json", "faas-pro: x", "another faas-pro run"):
+        assert uc.as_typed(text, plugin) == text
+
+
+def test_the_hint_rewrite_knows_every_command() -> None:
+    from faas_pro import compat
+    from faas_pro.cli import app
+
+    group = compat.click_command(app)
+    # every command, `ls` included; not the hidden `enable`, which no message ever suggests
+    assert set(uc.COMMANDS) == set(getattr(group, "commands", {})) - {"enable"}
+
+
+def test_an_error_under_faas_cli_pro_tells_what_to_type_there(cli) -> None:
+    for args in (("token", "-g", "http://127.0.0.1:9"), ("status", "-g", "http://127.0.0.1:9")):  # fast path
+        r = cli(*args, env={"FAAS_PRO_PLUGIN": "pro"})
+        assert r.code == EXIT_AUTH and "run faas-cli pro auth -g http://127.0.0.1:9" in r.stderr, r.stderr
+        plain = cli(*args)
+        assert plain.code == EXIT_AUTH and "run faas-pro auth -g http://127.0.0.1:9" in plain.stderr, plain.stderr
+    status = cli("status", "--all", env={"FAAS_PRO_PLUGIN": "pro"})  # a warning, not an error
+    assert "No gateway saved yet; run faas-cli pro auth -g URL" in status.stderr, status.stderr
+    typer_path = cli("token", "-g", "http://127.0.0.1:9", "--function", "dev:fn", env={"FAAS_PRO_PLUGIN": "pro"})
+    assert typer_path.code == EXIT_AUTH and "run faas-cli pro auth" in typer_path.stderr, typer_path.stderr
+
+
 def test_plugin_path_is_faas_clis_on_posix_and_windows() -> None:
     posix = uc.plugin_path("pro", None, {"HOME": "/home/alice"}, "posix")
     assert posix == PurePosixPath("/home/alice/.openfaas/plugins/pro")
