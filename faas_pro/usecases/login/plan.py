@@ -54,7 +54,7 @@ class LoginInput:
     ci: str | None = None
     refresh: bool | None = None
     faas_cli_config: bool | None = None
-    par: str | None = None  # never | auto | always (RFC 9126); None = auto
+    par: str | None = None  # never | auto | always (RFC 9126); None = the saved choice, else auto
     insecure_http: bool = False  # allow credentials over plain http to a non-loopback host (guards.py)
 
     def federated(self) -> bool:
@@ -148,7 +148,8 @@ def make_plan(inp: LoginInput, gateway: str, saved: GatewaySettings | None, env:
         raise UsageError(f"--port must be between 0 and 65535: {port}")
     redirect_host = inp.redirect_host or base.redirect_host
     parse_redirect_host(redirect_host)  # validate early (usage error before any network)
-    par = inp.par or "auto"
+    saved_par = base.extra.get("par")  # a hand-edited value that is not a choice counts as unset
+    par = inp.par or (saved_par if saved_par in PAR_CHOICES else None) or "auto"
     if par not in PAR_CHOICES:
         raise UsageError(f"--par must be one of {', '.join(PAR_CHOICES)}, not {par!r}")
     response_mode = env.get(RESPONSE_MODE_ENV) or None
@@ -157,7 +158,7 @@ def make_plan(inp: LoginInput, gateway: str, saved: GatewaySettings | None, env:
     extra = dict(base.extra)
     refresh = inp.refresh if inp.refresh is not None else extra.get("refresh")
     faas_cli = inp.faas_cli_config if inp.faas_cli_config is not None else extra.get("faas_cli_config")
-    for key, value in (("refresh", inp.refresh), ("faas_cli_config", inp.faas_cli_config)):
+    for key, value in (("refresh", inp.refresh), ("faas_cli_config", inp.faas_cli_config), ("par", inp.par)):
         if value is not None:
             extra[key] = value
     to_save = GatewaySettings(

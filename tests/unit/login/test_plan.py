@@ -37,6 +37,18 @@ def test_saved_settings_fill_what_the_flags_leave_out_and_flags_win() -> None:
     assert p2.to_save.extra == {"refresh": True, "faas_cli_config": False}
 
 
+def test_par_is_saved_per_gateway_and_a_flag_wins() -> None:
+    assert _plan().par == "auto" and "par" not in _plan().to_save.extra  # nothing given: nothing saved
+    first = _plan(LoginInput(authority="https://idp.test", client_id="cli", par="never"))
+    assert first.par == "never" and first.to_save.extra == {"par": "never"}
+    again = _plan(LoginInput(), first.to_save)  # `faas-pro auth` with no flags repeats it
+    assert again.par == "never" and again.to_save.extra == {"par": "never"}
+    changed = _plan(LoginInput(par="always"), first.to_save)
+    assert changed.par == "always" and changed.to_save.extra == {"par": "always"}
+    edited = GatewaySettings(authority="https://idp.test", client_id="cli", extra={"par": "sometimes"})
+    assert _plan(LoginInput(), edited).par == "auto"  # a hand-edited value that is no choice: the default
+
+
 def test_client_credentials_asks_only_for_the_scopes_given() -> None:
     p = _plan(LoginInput(authority="https://idp.test", client_id="m", grant="client_credentials", scopes=("api",)))
     assert p.scopes == ("api",)
