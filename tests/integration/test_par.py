@@ -44,11 +44,16 @@ def test_login_pushes_the_request_by_default(idp: IdP, grant: str) -> None:
     assert saved_tokens()["http://127.0.0.1:8080"]["idp_issuer"] == idp.issuer
 
 
-def test_par_never_opens_the_full_request(idp: IdP) -> None:
-    r = run_cli(*argv(idp.issuer, "--par", "never"))
+def test_par_never_opens_the_full_request_and_is_remembered(idp: IdP) -> None:
+    r = run_cli(*argv(idp.issuer, "--par", "never", "--no-refresh"))
     assert r.returncode == EXIT_OK, r.stderr
     q = parse_qs(urlsplit(opened_url(r.stderr)).query)
     assert "request_uri" not in q and q["code_challenge_method"] == ["S256"]
+    # the next login for this gateway, with no flags but the test browser, repeats the choice
+    again = run_cli("auth", "--browser-command", HTTP_BROWSER, "--timeout", "60s", "--no-exchange", "--print-token")
+    assert again.returncode == EXIT_OK, again.stderr
+    q = parse_qs(urlsplit(opened_url(again.stderr)).query)
+    assert "request_uri" not in q and q["client_id"] == ["faas-cli"] and q["code_challenge_method"] == ["S256"]
 
 
 def test_par_always_without_the_endpoint_is_a_usage_error(idp: IdP) -> None:
