@@ -2,7 +2,7 @@
 
 ``Route`` refuses to exist without an action (or an explicit ``public=True``) and, for an
 authorised route, without a resource finder: a handler cannot be registered unprotected. The one
-wrapper in ``faas_pro.server.app`` authenticates, resolves the resource, decides, audits and only
+wrapper in ``faas_pro.server.dispatch`` authenticates, resolves the resource, decides, audits and only
 then calls the handler. ``match`` implements the HTTP rules of the table: HEAD is the GET route
 (never a write, its body ignored), another method is 405 with ``Allow``, an unknown path 404.
 """

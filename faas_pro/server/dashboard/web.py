@@ -142,7 +142,7 @@ def build(cfg: DashboardConfig, api: Any, gw: Any) -> Starlette:
         return s
 
     async def form_of(request: Request) -> dict[str, str]:
-        from faas_pro.server.app import BadRequest, TooLarge, parse_form, read_body
+        from faas_pro.server.http_io import BadRequest, TooLarge, parse_form, read_body
 
         try:
             raw = await read_body(request, MAX_FORM)
