@@ -41,6 +41,7 @@ def test_code_pkce_prints_a_token_that_verifies(idp: IdP, tmp_path: Path) -> Non
         "client_id": "faas-cli",
         "grant": "code",
         "port": 0,
+        "par": "never",  # auth_argv's --par never, saved like every login flag
     }
     entry = saved_tokens()[DEFAULT_GW]
     assert entry["idp_access_token"] == token and entry["idp_issuer"] == idp.issuer
