@@ -178,6 +178,9 @@ class SqliteRegistry:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            # one writer at a time: `--workers N` start together on one file, and the upgrade of an
+            # older file (columns added) must happen once, not fail in the second worker
+            db.execute("BEGIN IMMEDIATE")
             db.execute("CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
             columns = {r[1] for r in db.execute("PRAGMA table_info(namespaces)")}
             for column in ("labels", "annotations"):
@@ -191,8 +194,9 @@ class SqliteRegistry:
                 "CREATE TABLE IF NOT EXISTS secrets (namespace TEXT NOT NULL, name TEXT NOT NULL,"
                 " PRIMARY KEY (namespace, name))"
             )
+            db.execute("COMMIT")
         except sqlite3.Error as e:
-            db.close()
+            db.close()  # an open transaction is rolled back with the connection
             raise FaasProError(f"cannot open the registry database {path}: {e}") from None
         self._db = db
         self._lock = threading.Lock()

@@ -114,3 +114,52 @@ def test_workers_share_the_socket_restart_and_stop(tmp_path: Path, gateway_key: 
     finally:
         fake.close()
         receiver.close()
+
+
+def _deploy_many(url: str, token: str, prefix: str, n: int, errors: list[str]) -> None:
+    with httpx.Client(timeout=30) as c:  # its own connection: the kernel hands it to either worker
+        for i in range(n):
+            fn = {"service": f"{prefix}-{i}", "image": "img:1", "namespace": "dev"}
+            r = c.post(url + "/system/functions", json=fn, headers=bearer(token))
+            if r.status_code != 202:
+                errors.append(f"{prefix}-{i}: {r.status_code} {r.text}")
+
+
+def test_workers_share_one_registry_under_concurrent_writes(tmp_path: Path, gateway_key: Path) -> None:
+    import sqlite3
+    import threading
+
+    # a registry written by an older faas-pro (no labels/annotations columns): both workers start on
+    # it at once, and the one schema upgrade must not fail either of them
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    old = sqlite3.connect(str(state / "registry.db"))
+    try:
+        old.execute("CREATE TABLE namespaces (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
+        old.commit()
+    finally:
+        old.close()
+    fake = FakeIssuer()
+    iam = write_iam(tmp_path, _objects(fake))
+    try:
+        args = serve_args(iam, gateway_key, state, GATEWAY, "--namespace", "dev", "--workers", "2")
+        with running(args) as gw:
+            wait_until(lambda: len(_children(gw.proc.pid)) == 2)
+            token = exchange(gw.url, fake.mint(fake.claims(sub="dev"))).json()["access_token"]
+            errors: list[str] = []
+            threads = [
+                threading.Thread(target=_deploy_many, args=(gw.url, token, f"t{k}", 6, errors)) for k in range(6)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            assert errors == []
+            # every worker sees every function (fresh connections land on either)
+            for _ in range(6):
+                r = httpx.get(gw.url + "/system/functions?namespace=dev", headers=bearer(token), timeout=10)
+                assert r.status_code == 200 and len(r.json()) == 36, r.text
+        assert gw.proc.returncode == 0
+        assert "Traceback" not in gw.stderr() and "cannot open the registry" not in gw.stderr(), gw.stderr()
+    finally:
+        fake.close()
