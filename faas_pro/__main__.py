@@ -44,9 +44,14 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
     the_deps = given if given is not None else Deps.default()
     if "_FAAS_PRO_COMPLETE" in the_deps.env:  # shell completion request (completions/ scripts)
         compat.enable_shell_completion()
+    prog_name = "faas-pro"
+    if PLUGIN_ENV in the_deps.env:  # run as `faas-cli pro …`: usage lines and help say so
+        from faas_pro.usecases.plugin import command_name
+
+        prog_name = command_name(the_deps.env)
     # the root callback sets deps.verbose from `faas-pro -V/--verbose …` (a subcommand's own flags don't)
     return _guarded(
-        the_deps, lambda: compat.invoke(app, args, prog_name="faas-pro", obj=the_deps, stderr=the_deps.stderr)
+        the_deps, lambda: compat.invoke(app, args, prog_name=prog_name, obj=the_deps, stderr=the_deps.stderr)
     )
 
 

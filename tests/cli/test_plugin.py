@@ -19,6 +19,7 @@ import pytest
 import faas_pro
 from faas_pro.errors import EXIT_AUTH, EXIT_ERROR, EXIT_OK, EXIT_USAGE, FaasProError
 from faas_pro.usecases import plugin as uc
+from tests.support.inproc import run_cli
 
 FOREIGN = b"\x7fELF\x02\x01\x01\x00 the official plugin, a Go binary"
 
@@ -83,6 +84,15 @@ def test_hints_name_the_commands_as_typed_in_plugin_mode() -> None:
     # a path, a file name, the program's own name and prose are not commands
     for text in ("/usr/bin/faas-pro auth", "~/.config/faas-pro/settings.json", "faas-pro: x", "another faas-pro run"):
         assert uc.as_typed(text, plugin) == text
+
+
+def test_help_and_usage_errors_under_faas_cli_pro_name_it(cli) -> None:
+    plugin = {"FAAS_PRO_PLUGIN": "pro"}
+    # help: a real process (click writes it to the process's stdout, not to Deps.stdout)
+    assert run_cli("list", "--help", env=plugin).stdout.startswith("Usage: faas-cli pro list [OPTIONS]")
+    assert run_cli("list", "--help").stdout.startswith("Usage: faas-pro list [OPTIONS]")  # outside plugin mode
+    bad = cli("auth", "--bogus", env=plugin)
+    assert bad.code == EXIT_USAGE and "Try 'faas-cli pro auth -h' for help." in bad.stderr, bad.stderr
 
 
 def test_the_hint_rewrite_knows_every_command() -> None:
@@ -164,7 +174,8 @@ def test_the_installed_shim_runs_this_faas_pro_in_plugin_mode(cli, tmp_path: Pat
 def test_enable_outside_plugin_mode_names_faas_pro_and_is_hidden(cli) -> None:
     r = cli("enable")
     assert r.code == EXIT_OK and one_line(r.stderr).startswith("faas-pro enable: nothing needs enabling")
-    assert "enable" not in cli("--help").stdout
+    main_help = run_cli("--help")
+    assert "\n  list " in main_help.stdout and "\n  enable " not in main_help.stdout
 
 
 def test_reinstalling_over_faas_pros_own_shim_needs_no_force(cli) -> None:
