@@ -8,9 +8,9 @@ median added latency at concurrency 1 and the throughput ratio at 32.
 
 Run:  python bench/gateway_bench.py [--reps 5] [--requests 3000] [--invocations 2000] [--workers 2]
 
-The load generator is a minimal asyncio HTTP/1.1 keep-alive client (one connection per worker,
-bounded loop of requests), so that the client costs as little CPU as possible next to the server
-on the same machine. Both servers run at once; repetitions alternate between them; medians are
+The load generator (bench/_load.py) is a minimal asyncio HTTP/1.1 keep-alive client (one
+connection per worker, bounded loop of requests), so that the client costs as little CPU as possible
+next to the server on the same machine. Both servers run at once; repetitions alternate between them; medians are
 reported. Any non-200 answer counts as an error. Both servers receive the same request bytes (the
 bearer token too; the no-authz server ignores it), so the difference is the cost of verifying the
 token and deciding, not of carrying the header.
@@ -21,106 +21,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
-from tests.support.issuer import FakeIssuer
-
-
-async def _worker(
-    host: str, port: int, request: bytes, count: int, errors: list[int], times: list[float] | None = None
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        for _ in range(count):
-            t0 = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if length:
-                await reader.readexactly(length)
-            if status != 200:
-                errors.append(status)
-            if times is not None:
-                times.append(time.perf_counter() - t0)
-    finally:
-        writer.close()
-
-
-async def _load(url: str, request: bytes, total: int, concurrency: int) -> tuple[float, int]:
-    u = urlsplit(url)
-    errors: list[int] = []
-    per = total // concurrency
-    t0 = time.perf_counter()
-    await asyncio.gather(*[_worker(u.hostname or "", u.port or 80, request, per, errors) for _ in range(concurrency)])
-    elapsed = time.perf_counter() - t0
-    return per * concurrency / elapsed, len(errors)
-
-
-async def _latency(url: str, request: bytes, total: int) -> tuple[float, int]:
-    """Median seconds per request at concurrency 1, and the error count."""
-    u = urlsplit(url)
-    errors: list[int] = []
-    times: list[float] = []
-    await _worker(u.hostname or "", u.port or 80, request, total, errors, times)
-    return statistics.median(times), len(errors)
-
-
-def _cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its live children (its workers),
-    from /proc (Linux). Unlike throughput, this hardly depends on what else the machine runs."""
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    for p in (pid, *map(int, children)):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _measured(pid: int, run: Coroutine[Any, Any, tuple[float, int]], n: int) -> tuple[float, int, float]:
-    """(the run's result, its errors, the server's CPU microseconds per request during it)."""
-    before = _cpu(pid)
-    value, errs = asyncio.run(run)
-    return value, errs, 1e6 * (_cpu(pid) - before) / n
-
-
-def _post(path: str, body: bytes) -> bytes:
-    head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
-    return head.encode() + body
-
-
-def _get(path: str, token: str | None) -> bytes:
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return f"GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
-
-
-def _post_form(path: str, form: dict[str, str]) -> bytes:
-    body = urlencode(form).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
+from bench._load import (
+    deploy,
+    deploy_functions,
+    gateway_setup,
+    latency,
+    load,
+    measured,
+    raw_get,
+    raw_post,
+    raw_post_form,
+)
+from tests.support.gateway import running, serve_args
 
 
 def main() -> None:
@@ -134,30 +53,13 @@ def main() -> None:
     opts = ap.parse_args()
     import httpx
 
-    fake = FakeIssuer()
-    d = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    key = keygen(d / "key.pem")
-    iam = write_iam(
-        d,
-        issuer_yaml("fake", fake.iss, ["fake-aud"])
-        + policy_yaml("fn-rw", ["Function:*", "Namespace:List"], ["openfaas-fn:*", "staging:*"])
-        + "".join(policy_yaml(f"other-{i}", ["Function:Get"], [f"team-{i}:fn-*"]) for i in range(50))
-        + role_yaml("robot", ["fn-rw"], principal=["robot-1"]),
-    )
-    exchange_form = {
-        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-        "subject_token": fake.mint(fake.claims(exp=int(time.time()) + 3600)),
-        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
-    }
+    fake, d, key, iam, form = gateway_setup("gateway-bench-")
     authz = serve_args(iam, key, d / "state-on", "http://gateway.bench")
     no_authz = [*serve_args(iam, key, d / "state-off", "http://gateway.bench"), "--bench-insecure-no-authz"]
     with running(authz) as on, running(no_authz, {"FAAS_PRO_BENCH_NO_AUTHZ": "1"}) as off:
-        token = httpx.post(on.url + "/oauth/token", data=exchange_form).json()["access_token"]
+        token = httpx.post(on.url + "/oauth/token", data=form).json()["access_token"]
         for srv in (on, off):
-            for i in range(opts.functions):
-                fn = {"service": f"fn-{i:03d}", "image": f"ghcr.io/acme/fn-{i}:1", "labels": {"team": "a"}}
-                r = httpx.post(srv.url + "/system/functions", json=fn, headers={"Authorization": f"Bearer {token}"})
-                assert r.status_code == 202, r.text
+            deploy_functions(srv.url, token, opts.functions, labels={"team": "a"})
         print(f"python {sys.version.split()[0]}, {opts.reps} reps, {opts.requests} requests each, medians")
         results: dict[str, list[float]] = {}
         cpu: dict[str, list[float]] = {}  # the server's CPU microseconds per request
@@ -165,14 +67,14 @@ def main() -> None:
         for conc in () if opts.only_invocations else (1, 32):
             for rep in range(opts.reps + 1):  # the first round warms up and is not counted
                 runs = [
-                    (f"exchange c={conc}", on, _post_form("/oauth/token", exchange_form), opts.requests // 3),
-                    (f"functions authz c={conc}", on, _get("/system/functions", token), opts.requests),
-                    (f"functions no-authz c={conc}", off, _get("/system/functions", token), opts.requests),
+                    (f"exchange c={conc}", on, raw_post_form("/oauth/token", form), opts.requests // 3),
+                    (f"functions authz c={conc}", on, raw_get("/system/functions", token), opts.requests),
+                    (f"functions no-authz c={conc}", off, raw_get("/system/functions", token), opts.requests),
                 ]
                 if rep % 2:
                     runs[1], runs[2] = runs[2], runs[1]
                 for name, srv, req, n in runs:
-                    rate, errs, cpu_us = _measured(srv.proc.pid, _load(srv.url, req, n, conc), n)
+                    rate, errs, cpu_us = measured(srv.proc.pid, load(srv.url, req, n, conc), n)
                     errors += errs
                     if rep:
                         results.setdefault(name, []).append(rate)
@@ -213,15 +115,13 @@ def _invocations(
 ) -> int:
     """(c): the same invocation through the gateway (upstream mode, 1 and ``--workers`` worker
     processes, and any ``extra_variants``) and directly; returns errors."""
-    import httpx
-
     from tests.support.upstream import upstream
 
     errors = 0
     with upstream("admin:bench-pass") as up, contextlib.ExitStack() as stack:
         (d / "auth").write_text("admin:bench-pass\n")
         targets: list[tuple[str, str, bytes, int]] = []
-        via = _post("/function/echo", b'{"hello":"world"}')
+        via = raw_post("/function/echo", b'{"hello":"world"}')
         variants: list[Variant] = [("gateway w=1", [], {})]
         if opts.workers > 1:
             variants.append((f"gateway w={opts.workers}", ["--workers", str(opts.workers)], {}))
@@ -229,20 +129,18 @@ def _invocations(
         for i, (name, extra, env) in enumerate(variants):
             args = [*serve_args(iam, key, d / f"state-up-{i}", "http://gateway.bench"), "--upstream", up.url]
             gw = stack.enter_context(running([*args, "--upstream-auth-file", str(d / "auth"), *extra], env))
-            fn = {"service": "echo", "image": "ghcr.io/acme/echo:1"}
             if i == 0:  # the upstream's registry is shared: deploy once
-                r = httpx.post(gw.url + "/system/functions", json=fn, headers={"Authorization": f"Bearer {token}"})
-                assert r.status_code == 202, r.text
+                deploy(gw.url, token, {"service": "echo", "image": "ghcr.io/acme/echo:1"})
             targets.append((name, gw.url, via, gw.proc.pid))
-        direct = _post("/function/echo.openfaas-fn", b'{"hello":"world"}')
+        direct = raw_post("/function/echo.openfaas-fn", b'{"hello":"world"}')
         targets.append(("direct", up.url, direct, up.proc.pid))
         lat: dict[str, list[float]] = {t[0]: [] for t in targets}
         rate: dict[str, list[float]] = {t[0]: [] for t in targets}
         cpu: dict[str, list[float]] = {t[0]: [] for t in targets}  # the server's CPU us per request at c=32
         for rep in range(opts.reps + 1):
             for name, url, req, pid in targets if rep % 2 else targets[::-1]:
-                median, errs = asyncio.run(_latency(url, req, opts.invocations // 2))
-                throughput, errs2, cpu_us = _measured(pid, _load(url, req, opts.invocations, 32), opts.invocations)
+                median, errs = asyncio.run(latency(url, req, opts.invocations // 2))
+                throughput, errs2, cpu_us = measured(pid, load(url, req, opts.invocations, 32), opts.invocations)
                 errors += errs + errs2
                 if rep:
                     lat[name].append(median)

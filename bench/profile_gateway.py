@@ -1,5 +1,5 @@
 """Where the gateway's time goes: py-spy samples a running ``faas-pro serve`` while the load
-generator of bench/gateway_bench.py drives it (loopback, bounded in requests and time).
+generator of bench/_load.py drives it (loopback, bounded in requests and time).
 
 Run:  python bench/profile_gateway.py [--seconds 8] [--top 25]   (py-spy must be on PATH or in the venv;
 it is not a project dependency: ``pip install py-spy`` into a throwaway or your own venv)
@@ -17,16 +17,14 @@ import collections
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.gateway_bench import _get, _load, _post
-from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
-from tests.support.issuer import FakeIssuer
+from bench._load import deploy, deploy_functions, gateway_setup, load, raw_get, raw_post
+from tests.support.gateway import running, serve_args
 
 
 def _spy() -> str:
@@ -40,11 +38,11 @@ def _profile(name: str, pid: int, url: str, request: bytes, seconds: float, top:
     stop = time.monotonic() + seconds + 2
     done = threading.Event()
 
-    def load() -> None:  # bounded: at most `seconds + 2` s of 2,000-request rounds
+    def drive() -> None:  # bounded: at most `seconds + 2` s of 2,000-request rounds
         while time.monotonic() < stop and not done.is_set():
-            asyncio.run(_load(url, request, 2000, 32))
+            asyncio.run(load(url, request, 2000, 32))
 
-    t = threading.Thread(target=load)
+    t = threading.Thread(target=drive)
     t.start()
     time.sleep(0.5)
     raw = out / f"{name}.txt"
@@ -85,21 +83,7 @@ def main() -> None:
 
     from tests.support.upstream import upstream
 
-    fake = FakeIssuer()
-    d = Path(tempfile.mkdtemp(prefix="gateway-profile-"))
-    key = keygen(d / "key.pem")
-    iam = write_iam(
-        d,
-        issuer_yaml("fake", fake.iss, ["fake-aud"])
-        + policy_yaml("fn-rw", ["Function:*", "Namespace:List"], ["openfaas-fn:*", "staging:*"])
-        + "".join(policy_yaml(f"other-{i}", ["Function:Get"], [f"team-{i}:fn-*"]) for i in range(50))
-        + role_yaml("robot", ["fn-rw"], principal=["robot-1"]),
-    )
-    form = {
-        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-        "subject_token": fake.mint(fake.claims(exp=int(time.time()) + 3600)),
-        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
-    }
+    fake, d, key, iam, form = gateway_setup("gateway-profile-")
     out = d / "profiles"
     out.mkdir()
     with upstream("admin:bench-pass") as up:
@@ -114,19 +98,15 @@ def main() -> None:
             running(up_args) as gw,
         ):
             token = httpx.post(on.url + "/oauth/token", data=form).json()["access_token"]
-            auth = {"Authorization": f"Bearer {token}"}
             for srv in (on, off):
-                for i in range(20):
-                    fn = {"service": f"fn-{i:03d}", "image": f"ghcr.io/acme/fn-{i}:1"}
-                    assert httpx.post(srv.url + "/system/functions", json=fn, headers=auth).status_code == 202
-            fn = {"service": "echo", "image": "ghcr.io/acme/echo:1"}
-            assert httpx.post(gw.url + "/system/functions", json=fn, headers=auth).status_code == 202
+                deploy_functions(srv.url, token, 20)
+            deploy(gw.url, token, {"service": "echo", "image": "ghcr.io/acme/echo:1"})
             if opts.only in (None, "list"):
-                req = _get("/system/functions", token)
+                req = raw_get("/system/functions", token)
                 _profile("list-authz", on.proc.pid, on.url, req, opts.seconds, opts.top, out)
                 _profile("list-allow-all", off.proc.pid, off.url, req, opts.seconds, opts.top, out)
             if opts.only in (None, "invoke"):
-                req = _post("/function/echo", b'{"hello":"world"}')
+                req = raw_post("/function/echo", b'{"hello":"world"}')
                 _profile("invoke-upstream", gw.proc.pid, gw.url, req, opts.seconds, opts.top, out)
     fake.close()
     print(f"\nraw profiles: {out}")

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.gateway_bench import _cpu
+from bench._load import cpu_seconds, deploy_functions, raw_get, worker
 from tests.support.gateway import issuer_yaml, keygen, policy_yaml, role_yaml, running, serve_args, write_iam
 from tests.support.issuer import FakeIssuer, exchange
 
@@ -45,39 +45,19 @@ RUN_LIMIT = 120.0  # seconds one measured run may take at most
 NO_AUTHZ_ENV = {"FAAS_PRO_BENCH_NO_AUTHZ": "1"}
 
 
-async def _worker(host: str, port: int, request: bytes, count: int, errors: list[int]) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        for _ in range(count):
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if length:
-                await reader.readexactly(length)
-            if status != 200:
-                errors.append(status)
-    finally:
-        writer.close()
-
-
-async def _load(url: str, request: bytes, total: int, concurrency: int) -> tuple[int, float, float, int]:
+async def _share(url: str, request: bytes, total: int, concurrency: int) -> tuple[int, float, float, int]:
     """(requests, start, end, errors) of one client process's share."""
     u = urlsplit(url)
     errors: list[int] = []
     per = total // concurrency
     t0 = time.time()
-    jobs = [_worker(u.hostname or "", u.port or 80, request, per, errors) for _ in range(concurrency)]
+    jobs = [worker(u.hostname or "", u.port or 80, request, per, errors) for _ in range(concurrency)]
     await asyncio.wait_for(asyncio.gather(*jobs), RUN_LIMIT)
     return per * concurrency, t0, time.time(), len(errors)
 
 
 def _client(args: tuple[str, bytes, int, int]) -> tuple[int, float, float, int]:
-    return asyncio.run(_load(*args))
+    return asyncio.run(_share(*args))
 
 
 def _measure(pool: object, clients: int, url: str, request: bytes, total: int, concurrency: int) -> tuple[float, int]:
@@ -86,11 +66,6 @@ def _measure(pool: object, clients: int, url: str, request: bytes, total: int, c
     parts = list(pool.map(_client, [share] * clients))  # type: ignore[attr-defined]
     done = sum(p[0] for p in parts)
     return done / (max(p[2] for p in parts) - min(p[1] for p in parts)), sum(p[3] for p in parts)
-
-
-def _get(path: str, token: str | None = None) -> bytes:
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return f"GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
 
 
 # ---------------------------------------------------------------------- the bare hello server
@@ -179,8 +154,6 @@ def main() -> None:
     if opts.serve_hello:
         sys.exit(_serve_hello(opts.serve_hello))
 
-    import httpx
-
     fake = FakeIssuer()
     n = opts.workers
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,23 +183,17 @@ def main() -> None:
         ):
             token = exchange(gw1.url, fake.mint(fake.claims(sub="dev", exp=int(time.time()) + 3600)))
             token = token.json()["access_token"]
-            listing = _get("/system/functions?namespace=dev", token)
+            listing = raw_get("/system/functions?namespace=dev", token)
             for srv in (gw1, gwn, off1, offn):  # the same functions in each registry
-                for i in range(opts.functions):
-                    r = httpx.post(
-                        srv.url + "/system/functions?namespace=dev",
-                        json={"service": f"fn-{i:03d}", "image": f"ghcr.io/acme/fn-{i}:1"},
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                    assert r.status_code == 202, r.text
+                deploy_functions(srv.url, token, opts.functions, query="?namespace=dev")
             cases = [
                 ("gateway authorised list, 1 worker", gw1.url, listing, gw1.proc.pid),
                 ("gateway allow-all list, 1 worker", off1.url, listing, off1.proc.pid),
                 (f"gateway authorised list, {n} workers", gwn.url, listing, gwn.proc.pid),
                 (f"gateway allow-all list, {n} workers", offn.url, listing, offn.proc.pid),
-                ("bare ASGI hello, 1 worker", hello1[0], _get("/"), hello1[1]),
-                (f"bare ASGI hello, {n} workers", hellon[0], _get("/"), hellon[1]),
-                ("bare ASGI hello, plain uvicorn, 1 worker", plain[0], _get("/"), plain[1]),
+                ("bare ASGI hello, 1 worker", hello1[0], raw_get("/"), hello1[1]),
+                (f"bare ASGI hello, {n} workers", hellon[0], raw_get("/"), hellon[1]),
+                ("bare ASGI hello, plain uvicorn, 1 worker", plain[0], raw_get("/"), plain[1]),
             ]
             results: dict[str, list[float]] = {c[0]: [] for c in cases}
             cpu: dict[str, list[float]] = {c[0]: [] for c in cases}
@@ -236,9 +203,9 @@ def main() -> None:
                 _measure(pool, opts.clients, url, request, min(300, opts.requests), opts.concurrency)
             for rep in range(opts.reps):  # alternating order: each pair is measured back to back
                 for name, url, request, pid in cases if rep % 2 == 0 else cases[::-1]:
-                    before = _cpu(pid)
+                    before = cpu_seconds(pid)
                     rate, errs = _measure(pool, opts.clients, url, request, opts.requests, opts.concurrency)
-                    cpu[name].append(1e6 * (_cpu(pid) - before) / opts.requests)
+                    cpu[name].append(1e6 * (cpu_seconds(pid) - before) / opts.requests)
                     results[name].append(rate)
                     errors += errs
             pool.shutdown()
