@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import statistics
 import sys
 from collections.abc import Sequence
@@ -103,6 +104,7 @@ def main() -> None:
         errors += _invocations(opts, iam, key, d, token)
         print(f"errors: {errors}")
     fake.close()
+    shutil.rmtree(d, ignore_errors=True)  # keys, IAM, state: nothing to keep
     if errors:
         sys.exit(1)
 
