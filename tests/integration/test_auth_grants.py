@@ -38,7 +38,7 @@ from tests.support.authcli import (
 from tests.support.fakehttp import Answer, FakeHTTP, Req, Route, json_answer
 from tests.support.gateway import Server, issuer_yaml, policy_yaml, role_yaml, start_gateway
 from tests.support.idp import IdP, drive_login
-from tests.support.inproc import run_cli, start_cli
+from tests.support.inproc import run_cli, start_cli, stop_cli
 from tests.support.issuer import FakeIssuer
 
 GW_ISSUER = "http://gateway.test"
@@ -260,9 +260,7 @@ def test_device_code_login_is_exchanged(idp_skip_consent: IdP, gw: Server, tmp_p
         page = approve_device(idp_skip_consent, record)
         out, err = p.communicate(timeout=60)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
+        stop_cli(p)
     assert 'id="device-success"' in page.text
     assert p.returncode == EXIT_OK, err
     assert f"To sign in, open {idp_skip_consent.issuer}/device and enter the code" in err
@@ -353,9 +351,7 @@ def test_ctrl_c_while_waiting_exits_130_and_keeps_the_saved_login(
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
+        stop_cli(p)
     assert p.returncode == EXIT_INTERRUPTED, err
     assert err.splitlines()[-1] == "interrupted: nothing was saved, and what was saved before is unchanged"
     assert out == "" and "Traceback" not in err

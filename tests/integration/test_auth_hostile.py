@@ -23,7 +23,7 @@ from tests.support.authcli import auth_argv, callback_of, config_dir, data_dir, 
 from tests.support.chromium import free_port
 from tests.support.fakehttp import FakeHTTP, text_answer
 from tests.support.idp import IdP
-from tests.support.inproc import run_cli, start_cli
+from tests.support.inproc import run_cli, start_cli, stop_cli
 from tests.support.tokens import mint, new_key
 
 
@@ -47,9 +47,7 @@ def login(idp: IdP, tmp_path: Path) -> Iterator[Login]:
     try:
         yield Login(proc, wait_for_file(record))
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        stop_cli(proc)
 
 
 def test_wrong_state_is_refused_and_the_login_still_completes(login: Login, idp: IdP) -> None:
@@ -255,9 +253,7 @@ def test_forged_id_token_with_the_right_state_is_refused_and_nothing_is_saved(
         assert r.status_code == 200, r.text  # the shape is right: the loopback takes it, the CLI judges it
         code, out, err = login.finish()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        stop_cli(proc)
     assert code == EXIT_ERROR and out == ""
     problem = [ln for ln in err.splitlines() if "ID token" in ln]
     assert problem == [f"the ID token from {idp.issuer} was refused: {reason}"], err

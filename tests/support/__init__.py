@@ -4,7 +4,7 @@ from another test module), so that a new test starts from one set of parts.
 Running the CLI
   inproc.py       ``run_inproc`` (in this process, streams captured; the ``cli`` fixture),
                   ``run_with_deps`` (with ``Deps`` a test built), and ``run_cli`` / ``start_cli``
-                  (``python -m faas_pro`` as a subprocess)
+                  (``python -m faas_pro`` as a subprocess; ``stop_cli`` ends one and closes its pipes)
   authcli.py      ``auth_argv`` and the saved files of a ``faas-pro auth`` run; browser commands
 
 Tokens and keys

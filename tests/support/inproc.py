@@ -6,7 +6,7 @@
   whose HTTP goes to an ``httpx.MockTransport``).
 - ``run_cli(*args)`` / ``start_cli(*args)``: ``python -m faas_pro`` as a real subprocess, for what
   only a process shows (start-up, signals, a terminal, the exit status of the interpreter).
-  Returns ``subprocess.CompletedProcess`` / ``Popen``.
+  Returns ``subprocess.CompletedProcess`` / ``Popen``; ``stop_cli(proc)`` in the test's ``finally``.
 
 Both read the (suite-isolated) environment, so the config and data directories are the test's own.
 """
@@ -97,6 +97,15 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def stop_cli(proc: subprocess.Popen[str]) -> None:
+    """End a ``start_cli`` process in a test's ``finally``: killed if it still runs, waited for, and
+    its pipes closed — also when the test failed before reading them (an unclosed pipe is a
+    ResourceWarning, i.e. an error, in whichever later test runs the garbage collector)."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()  # closes the pipes; safe after an earlier communicate()
 
 
 def start_cli(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[str]:
