@@ -16,8 +16,6 @@ from faas_pro.errors import EXIT_ERROR, EXIT_INTERRUPTED, FaasProError
 if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.deps import Deps
 
-PLUGIN_ENV = "FAAS_PRO_PLUGIN"  # faas_pro.usecases.plugin.PLUGIN_ENV, not imported on every run
-
 # Commands that never wait for anything but one HTTP answer: the garbage collector stays off while
 # they run (docs/architecture.md, "Start-up"). Never `serve` (long-running) nor `auth` (waits for a browser).
 SHORT_COMMANDS = frozenset({"list", "ls", "namespaces", "token", "status", "--help", "-h", "--version"})
@@ -28,7 +26,7 @@ def run(argv: Sequence[str] | None = None, deps: object | None = None) -> int:
     import os
 
     from faas_pro import compat
-    from faas_pro.deps import Deps
+    from faas_pro.deps import PLUGIN_ENV, Deps
     from faas_pro.fastpath import FastDeps, plan
 
     compat.skip_httpx_cli()  # this process never uses httpx's command-line tool
@@ -64,12 +62,7 @@ def _guarded(the_deps: Deps, body: Callable[[], int]) -> int:
             import traceback
 
             traceback.print_exc(file=the_deps.stderr)
-        line = e.line()
-        if PLUGIN_ENV in the_deps.env:  # run as `faas-cli pro …`: hints name the commands that way
-            from faas_pro.usecases.plugin import as_typed
-
-            line = as_typed(line, the_deps.env)
-        print(line, file=the_deps.stderr, flush=True)
+        print(the_deps.as_typed(e.line()), file=the_deps.stderr, flush=True)  # `faas-cli pro auth` as a plugin
         return e.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=the_deps.stderr)

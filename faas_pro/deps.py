@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from faas_pro.storage.secrets import SecretStore
     from faas_pro.storage.settings import SettingsStore
 
+PLUGIN_ENV = "FAAS_PRO_PLUGIN"  # set by faas-pro's faas-cli plugin shim (usecases/plugin.py) to its name
+
 
 def _user_config_dir(env: Mapping[str, str]) -> Path:
     if env.get("FAAS_PRO_CONFIG_DIR"):
@@ -99,12 +101,17 @@ class Deps:
         """Prompting is allowed only with a terminal on stdin and outside CI."""
         return self.stdin_is_tty() and not self.env.get("CI")
 
-    def warn(self, message: str) -> None:
-        if "FAAS_PRO_PLUGIN" in self.env:  # run as `faas-cli pro …`: name the commands that way
-            from faas_pro.usecases.plugin import as_typed
+    def as_typed(self, text: str) -> str:
+        """``text`` with the commands it suggests spelled as the user runs faas-pro: ``faas-cli pro
+        auth …`` when started by the faas-cli plugin (faas_pro/usecases/plugin.py), else unchanged."""
+        if PLUGIN_ENV not in self.env:
+            return text
+        from faas_pro.usecases.plugin import as_typed
 
-            message = as_typed(message, self.env)
-        print(message, file=self.stderr, flush=True)
+        return as_typed(text, self.env)
+
+    def warn(self, message: str) -> None:
+        print(self.as_typed(message), file=self.stderr, flush=True)
 
     def http(
         self, *, ca_file: str | None = None, verify: bool = True, timeout: float = 15.0, only_url: str | None = None

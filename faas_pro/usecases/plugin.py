@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
+from faas_pro.deps import PLUGIN_ENV  # set by the shim to the plugin's name: "run as a faas-cli plugin"
 from faas_pro.errors import FaasProError, UsageError
 
-PLUGIN_ENV = "FAAS_PRO_PLUGIN"  # set by the shim to the plugin's name: "run as a faas-cli plugin"
 DEFAULT_NAME = "pro"
 SHIM_MARKER = "# faas-pro plugin shim"
 MAX_READ = 64 * 1024  # a shim is well under 1 KiB; other plugins are binaries: read only the start
