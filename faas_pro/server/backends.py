@@ -13,6 +13,7 @@ Both are called only after the request was authorised, with the names that were 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -164,6 +165,38 @@ def _is_protected(status: dict[str, Any]) -> bool:
     return isinstance(env, dict) and env.get("jwt_auth") == "true"
 
 
+SETUP_WAIT = 10.0  # seconds a starting worker waits while another one sets the registry file up
+
+
+def _busy(e: sqlite3.Error) -> bool:
+    """SQLite said the database is busy or locked (another connection holds the lock it needs)."""
+    code = getattr(e, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _set_up(db: sqlite3.Connection) -> None:
+    """WAL mode and the schema, an older file's upgrade included. `--workers N` start together on
+    one file: switching to WAL can be refused at once while another connection holds a lock (the
+    caller retries), and the schema changes run in one transaction, so an upgrade happens once."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
+    columns = {r[1] for r in db.execute("PRAGMA table_info(namespaces)")}
+    for column in ("labels", "annotations"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE namespaces ADD COLUMN {column} TEXT NOT NULL DEFAULT '{{}}'")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS functions (namespace TEXT NOT NULL, name TEXT NOT NULL,"
+        " status TEXT NOT NULL, PRIMARY KEY (namespace, name))"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS secrets (namespace TEXT NOT NULL, name TEXT NOT NULL,"
+        " PRIMARY KEY (namespace, name))"
+    )
+    db.execute("COMMIT")
+
+
 class SqliteRegistry:
     """The embedded registry. One connection, serialised by a lock; statements are tiny."""
 
@@ -175,29 +208,20 @@ class SqliteRegistry:
             db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         except sqlite3.Error as e:
             raise FaasProError(f"cannot open the registry database {path}: {e}") from None
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            # one writer at a time: `--workers N` start together on one file, and the upgrade of an
-            # older file (columns added) must happen once, not fail in the second worker
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
-            columns = {r[1] for r in db.execute("PRAGMA table_info(namespaces)")}
-            for column in ("labels", "annotations"):
-                if column not in columns:
-                    db.execute(f"ALTER TABLE namespaces ADD COLUMN {column} TEXT NOT NULL DEFAULT '{{}}'")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS functions (namespace TEXT NOT NULL, name TEXT NOT NULL,"
-                " status TEXT NOT NULL, PRIMARY KEY (namespace, name))"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS secrets (namespace TEXT NOT NULL, name TEXT NOT NULL,"
-                " PRIMARY KEY (namespace, name))"
-            )
-            db.execute("COMMIT")
-        except sqlite3.Error as e:
-            db.close()  # an open transaction is rolled back with the connection
-            raise FaasProError(f"cannot open the registry database {path}: {e}") from None
+        deadline = time.monotonic() + SETUP_WAIT
+        while True:
+            try:
+                _set_up(db)
+                break
+            except sqlite3.Error as e:
+                if _busy(e) and time.monotonic() < deadline:
+                    with contextlib.suppress(sqlite3.Error):
+                        if db.in_transaction:
+                            db.execute("ROLLBACK")
+                    time.sleep(0.02)  # another worker is setting the file up right now
+                    continue
+                db.close()  # an open transaction is rolled back with the connection
+                raise FaasProError(f"cannot open the registry database {path}: {e}") from None
         self._db = db
         self._lock = threading.Lock()
         for ns in (DEFAULT_NAMESPACE, *namespaces):
