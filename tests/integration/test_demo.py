@@ -5,6 +5,7 @@ temporary folder is left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -116,13 +117,19 @@ def _start(tmp_path: Path, *, via_shell: bool = False) -> Demo:
     stderr = tmp_path / "demo.stderr"
     with stderr.open("w") as err:
         proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+    pid = 0
     try:
         assert proc.stdout is not None
         pid = int(proc.stdout.readline()) if via_shell else proc.pid
         text = "".join(_read_until_ready(proc))
-    except BaseException:
-        proc.kill()
-        proc.communicate()  # waits, and closes the pipe
+    except BaseException:  # not ready (or interrupted): nothing may outlive the test, nothing may hang
+        roots = {proc.pid, pid} - {0}  # the shell and the demo (which may have lost its shell already)
+        for victim in [*roots, *(d for r in roots for d in descendants(r))]:  # its IdP and gateway too
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()  # not communicate(): an orphan that still held the pipe would block it
         raise
     return Demo(pid, proc, text, stderr)
 
