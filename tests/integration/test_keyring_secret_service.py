@@ -28,10 +28,14 @@ from tests.support.idp import IdP
 from tests.support.inproc import run_cli
 from tests.support.secret_service import secret_service as start_secret_service
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")),
-    reason="needs dbus-daemon and gnome-keyring-daemon (Debian: dbus-daemon, gnome-keyring)",
-)
+
+@pytest.fixture(autouse=True)
+def _secret_service_installed() -> None:
+    """A missing daemon is a broken install, not a reason to skip: scripts/test installs both."""
+    missing = [cmd for cmd in ("dbus-daemon", "gnome-keyring-daemon") if not shutil.which(cmd)]
+    assert not missing, f"{missing} not on PATH: run scripts/test (it installs dbus-daemon and gnome-keyring)"
+
+
 SECRET_SERVICE = "keyring.backends.SecretService:Keyring"
 REPO = Path(__file__).resolve().parents[2]
 # what loading the remembered backend imports (keyring.core always imports its "fail" backend)
